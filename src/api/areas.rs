@@ -1,0 +1,249 @@
+//! `/api/v1/alliances…` and `/api/v1/stps…`: the areas, how they relate, their geometry.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use geo::Rect;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, Problem};
+use super::params::Params;
+use super::AppState;
+use crate::data::{Alliance, AllianceKind, Dataset, Stp};
+use crate::views::AllianceRef;
+
+/// `[min_lon, min_lat, max_lon, max_lat]`.
+type Bbox = [f64; 4];
+
+fn bbox(r: &Rect<f64>) -> Bbox {
+    [r.min().x, r.min().y, r.max().x, r.max().y]
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CcgRef<'a> {
+    #[schema(example = "E38000001")]
+    code: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberStp<'a> {
+    code: &'a str,
+    name: &'a str,
+    /// True when the whole STP lies in this alliance.
+    whole: bool,
+    /// For a partial STP, the CCGs that carry it into this alliance; empty when whole.
+    ccgs: Vec<CcgRef<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllianceDetail<'a> {
+    code: &'a str,
+    name: &'a str,
+    kind: AllianceKind,
+    #[schema(value_type = [f64])]
+    bbox: Bbox,
+    stps: Vec<MemberStp<'a>>,
+    ccgs: Vec<CcgRef<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StpDetail<'a> {
+    code: &'a str,
+    name: &'a str,
+    #[schema(value_type = [f64])]
+    bbox: Bbox,
+    /// Usually one; two where the STP is split between alliances along CCG lines.
+    alliances: Vec<AllianceRef<'a>>,
+    ccgs: Vec<CcgRef<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllianceList<'a> {
+    alliances: Vec<AllianceDetail<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StpList<'a> {
+    stps: Vec<StpDetail<'a>>,
+}
+
+fn ccg_refs<'a>(data: &'a Dataset, ccgs: impl Iterator<Item = usize>) -> Vec<CcgRef<'a>> {
+    ccgs.map(|i| CcgRef {
+        code: &data.ccgs[i].code,
+        name: &data.ccgs[i].name,
+    })
+    .collect()
+}
+
+pub fn alliance_detail<'a>(data: &'a Dataset, a: &'a Alliance) -> AllianceDetail<'a> {
+    let index = data.alliances.iter().position(|x| std::ptr::eq(x, a)).unwrap_or(0);
+    let stps = a
+        .stps
+        .iter()
+        .map(|&s| {
+            let stp = &data.stps[s];
+            let whole = data.stp_is_whole_in(s, index);
+            let carrying = stp
+                .ccgs
+                .iter()
+                .copied()
+                .filter(|&c| !whole && data.ccgs[c].alliance == index);
+            MemberStp {
+                code: &stp.code,
+                name: &stp.name,
+                whole,
+                ccgs: ccg_refs(data, carrying),
+            }
+        })
+        .collect();
+    AllianceDetail {
+        code: &a.code,
+        name: &a.name,
+        kind: a.kind,
+        bbox: bbox(&a.bbox),
+        stps,
+        ccgs: ccg_refs(data, a.ccgs.iter().copied()),
+    }
+}
+
+fn stp_detail<'a>(data: &'a Dataset, s: &'a Stp) -> StpDetail<'a> {
+    StpDetail {
+        code: &s.code,
+        name: &s.name,
+        bbox: bbox(&s.bbox),
+        alliances: s.alliances.iter().map(|&a| data.alliance_ref(a as u16)).collect(),
+        ccgs: ccg_refs(data, s.ccgs.iter().copied()),
+    }
+}
+
+fn no_query(query: Option<String>) -> Result<(), ApiError> {
+    Params::parse(query.as_deref(), &[]).map(|_| ())
+}
+
+fn find_alliance<'a>(data: &'a Dataset, code: &str) -> Result<&'a Alliance, ApiError> {
+    data.alliance(code).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no Cancer Alliance has code {:?}; codes are E56000003–E56000018 and E57000001–E57000003",
+            truncate(code)
+        ))
+    })
+}
+
+fn find_stp<'a>(data: &'a Dataset, code: &str) -> Result<&'a Stp, ApiError> {
+    data.stp(code).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no STP has code {:?}; codes are E54000005–E54000048",
+            truncate(code)
+        ))
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// All 19 Cancer Alliances and National Cancer Vanguards.
+#[utoipa::path(get, path = "/api/v1/alliances", tag = "areas",
+    responses((status = 200, body = AllianceList)))]
+pub async fn list_alliances(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let data = &service.data;
+    let alliances = data.alliances.iter().map(|a| alliance_detail(data, a)).collect();
+    Ok(Json(AllianceList { alliances }).into_response())
+}
+
+/// One alliance: its STPs (whole or partial, with the CCGs carrying a partial one) and CCGs.
+#[utoipa::path(get, path = "/api/v1/alliances/{code}", tag = "areas",
+    params(("code" = String, Path, example = "E56000006")),
+    responses((status = 200, body = AllianceDetail),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_alliance(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let a = find_alliance(&service.data, &code)?;
+    Ok(Json(alliance_detail(&service.data, a)).into_response())
+}
+
+/// All 44 STP footprints.
+#[utoipa::path(get, path = "/api/v1/stps", tag = "areas", responses((status = 200, body = StpList)))]
+pub async fn list_stps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let data = &service.data;
+    let stps = data.stps.iter().map(|s| stp_detail(data, s)).collect();
+    Ok(Json(StpList { stps }).into_response())
+}
+
+/// One STP and the alliance(s) it belongs to.
+#[utoipa::path(get, path = "/api/v1/stps/{code}", tag = "areas",
+    params(("code" = String, Path, example = "E54000012")),
+    responses((status = 200, body = StpDetail),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_stp(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let s = find_stp(&service.data, &code)?;
+    Ok(Json(stp_detail(&service.data, s)).into_response())
+}
+
+fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> Response {
+    let feature = serde_json::json!({
+        "type": "Feature",
+        "properties": properties,
+        "geometry": geojson::Geometry::from(geometry),
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/geo+json")],
+        Json(feature).0.to_string(),
+    )
+        .into_response()
+}
+
+/// The alliance's boundary as a GeoJSON Feature (full detail, WGS84).
+#[utoipa::path(get, path = "/api/v1/alliances/{code}/geometry", tag = "areas",
+    params(("code" = String, Path, example = "E56000003")),
+    responses((status = 200, description = "GeoJSON Feature", content_type = "application/geo+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn alliance_geometry(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let a = find_alliance(&service.data, &code)?;
+    Ok(feature(
+        &a.geometry,
+        serde_json::json!({"code": a.code, "name": a.name, "kind": a.kind}),
+    ))
+}
+
+/// The STP's boundary as a GeoJSON Feature (full detail, WGS84).
+#[utoipa::path(get, path = "/api/v1/stps/{code}/geometry", tag = "areas",
+    params(("code" = String, Path, example = "E54000005")),
+    responses((status = 200, description = "GeoJSON Feature", content_type = "application/geo+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn stp_geometry(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    no_query(q)?;
+    let service = state.service();
+    let s = find_stp(&service.data, &code)?;
+    Ok(feature(
+        &s.geometry,
+        serde_json::json!({"code": s.code, "name": s.name}),
+    ))
+}

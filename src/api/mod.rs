@@ -1,0 +1,74 @@
+//! The HTTP API: one routes table, one handler module per resource.
+
+pub mod areas;
+pub mod body;
+pub mod error;
+pub mod lookup;
+pub mod openapi;
+pub mod params;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::service::Service;
+use error::ApiError;
+
+/// Shared by every handler: the current data generation, swappable as a whole.
+#[derive(Clone)]
+pub struct AppState {
+    current: Arc<ArcSwap<Service>>,
+}
+
+impl AppState {
+    pub fn new(service: Service) -> Self {
+        AppState {
+            current: Arc::new(ArcSwap::from_pointee(service)),
+        }
+    }
+
+    /// The data generation to answer this request from.
+    pub fn service(&self) -> Arc<Service> {
+        self.current.load_full()
+    }
+}
+
+/// The routes table. Everything the service answers is listed here.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
+        .route("/api/v1/alliances", get(areas::list_alliances))
+        .route("/api/v1/alliances/{code}", get(areas::get_alliance))
+        .route("/api/v1/alliances/{code}/geometry", get(areas::alliance_geometry))
+        .route("/api/v1/stps", get(areas::list_stps))
+        .route("/api/v1/stps/{code}", get(areas::get_stp))
+        .route("/api/v1/stps/{code}/geometry", get(areas::stp_geometry))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// 200 once data is loaded (it always is once the server listens).
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "ok")))]
+pub async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok\n")
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::not_found(format!("nothing is served at {path}"))
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+    }
+}

@@ -1,0 +1,233 @@
+//! One polygon (exterior + holes) prepared for exact point tests and short-range distances.
+//!
+//! Edges are bucketed into horizontal stripes so a point test reads only the edges whose
+//! y-range overlaps the point's stripe. Orientation uses Shewchuk's robust predicate (the
+//! `robust` crate, as geo does), so the answer is exact, with *covers* semantics: a point on
+//! an edge or vertex is covered.
+
+use geo::Polygon;
+
+use super::metric::LocalMetric;
+
+/// An edge `[ax, ay, bx, by]`.
+type Edge = [f64; 4];
+
+pub struct Part {
+    /// Index of the area this part belongs to within its layer.
+    pub area: u16,
+    /// `[min_x, min_y, max_x, max_y]`.
+    pub bbox: [f64; 4],
+    edges: Vec<Edge>,
+    y0: f64,
+    stripes_per_degree: f64,
+    stripe_count: usize,
+    /// `stripe_edges[stripe_start[k]..stripe_start[k + 1]]` are the edges of stripe `k`.
+    stripe_start: Vec<u32>,
+    stripe_edges: Vec<u32>,
+}
+
+/// About four edges per stripe keeps a test to a handful of edges on real boundaries.
+const EDGES_PER_STRIPE: usize = 4;
+
+impl Part {
+    pub fn new(area: u16, polygon: &Polygon<f64>) -> Self {
+        let mut edges = Vec::new();
+        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+            for w in ring.0.windows(2) {
+                if w[0] != w[1] {
+                    edges.push([w[0].x, w[0].y, w[1].x, w[1].y]);
+                }
+            }
+        }
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for e in &edges {
+            bbox[0] = bbox[0].min(e[0]).min(e[2]);
+            bbox[1] = bbox[1].min(e[1]).min(e[3]);
+            bbox[2] = bbox[2].max(e[0]).max(e[2]);
+            bbox[3] = bbox[3].max(e[1]).max(e[3]);
+        }
+        let stripe_count = (edges.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
+        let height = (bbox[3] - bbox[1]).max(f64::MIN_POSITIVE);
+        let mut part = Part {
+            area,
+            bbox,
+            edges,
+            y0: bbox[1],
+            stripes_per_degree: stripe_count as f64 / height,
+            stripe_count,
+            stripe_start: Vec::new(),
+            stripe_edges: Vec::new(),
+        };
+        part.bucket_edges();
+        part
+    }
+
+    fn stripe_of(&self, y: f64) -> usize {
+        // Saturating float→int cast: below y0 gives 0, NaN gives 0.
+        (((y - self.y0) * self.stripes_per_degree) as usize).min(self.stripe_count - 1)
+    }
+
+    fn bucket_edges(&mut self) {
+        let mut counts = vec![0u32; self.stripe_count + 1];
+        let ranges: Vec<(usize, usize)> = self
+            .edges
+            .iter()
+            .map(|e| (self.stripe_of(e[1].min(e[3])), self.stripe_of(e[1].max(e[3]))))
+            .collect();
+        for &(lo, hi) in &ranges {
+            for c in &mut counts[lo..=hi] {
+                *c += 1;
+            }
+        }
+        let mut start = Vec::with_capacity(self.stripe_count + 1);
+        let mut total = 0u32;
+        for c in &counts[..self.stripe_count] {
+            start.push(total);
+            total += c;
+        }
+        start.push(total);
+        let mut fill = start.clone();
+        let mut slots = vec![0u32; total as usize];
+        for (i, &(lo, hi)) in ranges.iter().enumerate() {
+            for k in lo..=hi {
+                slots[fill[k] as usize] = i as u32;
+                fill[k] += 1;
+            }
+        }
+        self.stripe_start = start;
+        self.stripe_edges = slots;
+    }
+
+    fn stripe(&self, k: usize) -> impl Iterator<Item = &Edge> {
+        let (a, b) = (self.stripe_start[k] as usize, self.stripe_start[k + 1] as usize);
+        self.stripe_edges[a..b].iter().map(|&i| &self.edges[i as usize])
+    }
+
+    pub fn bbox_contains(&self, x: f64, y: f64) -> bool {
+        x >= self.bbox[0] && x <= self.bbox[2] && y >= self.bbox[1] && y <= self.bbox[3]
+    }
+
+    /// True when the point is inside the polygon or on its boundary.
+    pub fn covers(&self, x: f64, y: f64) -> bool {
+        if !self.bbox_contains(x, y) {
+            return false;
+        }
+        let p = robust::Coord { x, y };
+        let mut inside = false;
+        for e in self.stripe(self.stripe_of(y)) {
+            let (ay, by) = (e[1], e[3]);
+            let straddles = (ay > y) != (by > y);
+            let in_y_range = y >= ay.min(by) && y <= ay.max(by);
+            if !in_y_range {
+                continue;
+            }
+            let o = robust::orient2d(robust::Coord { x: e[0], y: ay }, robust::Coord { x: e[2], y: by }, p);
+            if o == 0.0 && x >= e[0].min(e[2]) && x <= e[0].max(e[2]) {
+                return true; // on this edge
+            }
+            if straddles && ((ay < by) == (o > 0.0)) {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+
+    /// Distance in metres from the point to the nearest edge, if that is within
+    /// `max_m`. Only the stripes that can hold such an edge are read.
+    pub fn distance_within(&self, metric: &LocalMetric, max_m: f64) -> Option<f64> {
+        let (lo, hi) = (metric.y - metric.dy_deg(max_m), metric.y + metric.dy_deg(max_m));
+        if hi < self.bbox[1] || lo > self.bbox[3] {
+            return None;
+        }
+        let (k0, k1) = (self.stripe_of(lo), self.stripe_of(hi));
+        let mut best = f64::INFINITY;
+        for k in k0..=k1 {
+            for e in self.stripe(k) {
+                best = best.min(metric.segment_distance_m(e[0], e[1], e[2], e[3]));
+            }
+        }
+        (best <= max_m).then_some(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{coord, Intersects, LineString, Point};
+    use rand::{Rng, SeedableRng};
+
+    fn square_with_hole() -> Polygon<f64> {
+        Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]),
+            vec![LineString::from(vec![
+                (1.0, 1.0),
+                (2.0, 1.0),
+                (2.0, 2.0),
+                (1.0, 2.0),
+                (1.0, 1.0),
+            ])],
+        )
+    }
+
+    #[test]
+    fn covers_interior_boundary_and_vertices_but_not_holes() {
+        let part = Part::new(0, &square_with_hole());
+        assert!(part.covers(3.0, 3.0));
+        assert!(part.covers(0.0, 0.0), "vertex");
+        assert!(part.covers(4.0, 2.5), "edge");
+        assert!(part.covers(1.5, 1.0), "hole edge");
+        assert!(!part.covers(1.5, 1.5), "inside the hole");
+        assert!(!part.covers(5.0, 1.0));
+        assert!(!part.covers(f64::NAN, 1.0));
+    }
+
+    #[test]
+    fn agrees_with_geo_intersects_on_a_jagged_polygon() {
+        // A star with many spikes: plenty of edges per stripe and vertices at shared y.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let n = 400;
+        let ring: Vec<(f64, f64)> = (0..=n)
+            .map(|i| {
+                let t = (i % n) as f64 / n as f64 * std::f64::consts::TAU;
+                let r = if i % 2 == 0 {
+                    1.0
+                } else {
+                    0.4 + 0.5 * ((i * 37 % 11) as f64 / 11.0)
+                };
+                ((r * t.cos() * 1e3).round() / 1e3, (r * t.sin() * 1e3).round() / 1e3)
+            })
+            .collect();
+        let poly = Polygon::new(LineString::from(ring.clone()), vec![]);
+        let part = Part::new(0, &poly);
+        for _ in 0..20_000 {
+            let (x, y) = (rng.gen_range(-1.1..1.1), rng.gen_range(-1.1..1.1));
+            assert_eq!(part.covers(x, y), poly.intersects(&Point::new(x, y)), "({x}, {y})");
+        }
+        // Every vertex and every edge midpoint is on the boundary.
+        for w in ring.windows(2) {
+            let mid = coord! { x: (w[0].0 + w[1].0) / 2.0, y: (w[0].1 + w[1].1) / 2.0 };
+            assert!(part.covers(w[0].0, w[0].1));
+            assert_eq!(part.covers(mid.x, mid.y), poly.intersects(&Point::from(mid)));
+        }
+    }
+
+    #[test]
+    fn distance_is_metric_and_bounded() {
+        let poly = Polygon::new(
+            LineString::from(vec![
+                (0.0, 50.0),
+                (0.01, 50.0),
+                (0.01, 50.01),
+                (0.0, 50.01),
+                (0.0, 50.0),
+            ]),
+            vec![],
+        );
+        let part = Part::new(0, &poly);
+        // 0.001 degrees of latitude south of the square is about 111 m.
+        let m = LocalMetric::at(0.005, 49.999);
+        let d = part.distance_within(&m, 2000.0).unwrap();
+        assert!((d - 111.2).abs() < 0.5, "{d}");
+        assert_eq!(part.distance_within(&m, 100.0), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! A real server on a loopback port, shared by the tests of one test binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use alliance_map::api::{app, AppState};
+use alliance_map::service::{Options, Service};
+
+/// The real data directory: `$ALLIANCE_MAP_DATA`, else `../shared/data`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("ALLIANCE_MAP_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+/// Base URL (`http://127.0.0.1:PORT`) of a server started once for this test binary.
+pub fn server() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let service = Service::load(&data_dir(), &Options::default()).expect("real data loads");
+        start(AppState::new(service))
+    })
+}
+
+/// Serves `state` on a fresh loopback port from a runtime of its own; returns the base URL.
+pub fn start(state: AppState) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            axum::serve(listener, app(state)).await.expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("server started");
+    format!("http://{addr}")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("client")
+}
+
+/// GET `path` and return (status, content type, JSON body).
+pub async fn get_json(path: &str) -> (u16, String, serde_json::Value) {
+    let r = client()
+        .get(format!("{}{path}", server()))
+        .send()
+        .await
+        .expect("request");
+    decode(r).await
+}
+
+pub async fn post_json(path: &str, body: &str, content_type: Option<&str>) -> (u16, String, serde_json::Value) {
+    let mut req = client().post(format!("{}{path}", server())).body(body.to_string());
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    decode(req.send().await.expect("request")).await
+}
+
+pub async fn decode(r: reqwest::Response) -> (u16, String, serde_json::Value) {
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = r.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, ct, json)
+}
+
+/// Asserts a problem+json answer with `status` whose detail mentions `says`.
+pub fn assert_problem(got: &(u16, String, serde_json::Value), status: u16, says: &str) {
+    let (s, ct, body) = got;
+    assert_eq!(*s, status, "status for {body}");
+    assert_eq!(ct, "application/problem+json", "content type for {body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["title"].is_string() && body["type"].is_string(), "{body}");
+    let detail = body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(says), "detail {detail:?} should mention {says:?}");
+}
