@@ -1,6 +1,8 @@
-//! The `alliance-map` command: serve the API and map, look up one point, check the data.
+//! The `alliance-map` command: serve the API and map, look up points and postcodes, import
+//! postcode files, annotate CSVs, check the data.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -8,13 +10,14 @@ use clap::{Args, Parser, Subcommand};
 use alliance_map::api::{self, AppState};
 use alliance_map::data::{self, DataDirSource};
 use alliance_map::locate::DEFAULT_TOLERANCE_M;
-use alliance_map::service::{Options, Service};
+use alliance_map::postcode::{annotate, cache, file, import, Postcode};
+use alliance_map::service::{LoadError, Options, PostcodeOptions, PostcodeSource, Service};
 
 #[derive(Parser)]
 #[command(
     name = "alliance-map",
     version,
-    about = "Which NHS Cancer Alliance and STP (England, 2017) covers a point"
+    about = "Which NHS Cancer Alliance and STP (England, 2017) covers a point or postcode"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,23 +37,65 @@ struct DataArgs {
     tolerance_m: f64,
 }
 
+#[derive(Args, Clone)]
+struct PostcodeArgs {
+    /// Postcode source: a Code-Point Open zip, an ONSPD/NSPL CSV or a built index
+    /// (default: <data>/postcodes/codepo_gb.zip).
+    #[arg(long, value_name = "FILE")]
+    postcodes: Option<PathBuf>,
+    /// Where imported postcode indexes are cached.
+    #[arg(long, value_name = "DIR", env = "ALLIANCE_MAP_CACHE", default_value = ".cache")]
+    cache_dir: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API and the map.
+    /// Serve the HTTP API and the map (builds the postcode index on first start).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        postcodes: PostcodeArgs,
+        /// Serve boundaries only.
+        #[arg(long)]
+        no_postcodes: bool,
     },
-    /// Print the lookup answer for one point, as the API gives it.
+    /// Print the answer for one point (--lon/--lat) or one postcode, as the API gives it.
     Lookup {
-        #[arg(long, allow_negative_numbers = true)]
-        lon: f64,
-        #[arg(long, allow_negative_numbers = true)]
-        lat: f64,
+        #[arg(long, allow_negative_numbers = true, requires = "lat", conflicts_with = "postcode")]
+        lon: Option<f64>,
+        #[arg(long, allow_negative_numbers = true, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, required_unless_present = "lon")]
+        postcode: Option<String>,
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        postcodes: PostcodeArgs,
+    },
+    /// Import a postcode file (Code-Point Open zip, ONSPD/NSPL CSV) into an index file.
+    ImportPostcodes {
+        file: PathBuf,
+        /// Output index (default: FILE with extension .amp).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Append alliance and STP columns to a CSV by its postcode column.
+    Annotate {
+        input: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        postcode_column: String,
+        /// Output CSV (default: standard output).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        postcodes: PostcodeArgs,
     },
     /// Validate the data directory (including full OGC validity) and print a summary.
     CheckData {
@@ -72,6 +117,10 @@ fn main() -> ExitCode {
             eprintln!("alliance-map: {e}");
             ExitCode::from(64)
         }
+        Err(Failure::NotFound(e)) => {
+            eprintln!("alliance-map: {e}");
+            ExitCode::from(3)
+        }
         Err(Failure::Other(e)) => {
             eprintln!("alliance-map: {e:#}");
             ExitCode::FAILURE
@@ -80,14 +129,22 @@ fn main() -> ExitCode {
 }
 
 enum Failure {
-    Data(data::DataError),
+    /// Bad or missing data: exit status 2.
+    Data(String),
     Usage(String),
+    NotFound(String),
     Other(anyhow::Error),
 }
 
 impl From<data::DataError> for Failure {
     fn from(e: data::DataError) -> Self {
-        Failure::Data(e)
+        Failure::Data(e.to_string())
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        Failure::Data(e.to_string())
     }
 }
 
@@ -109,13 +166,7 @@ fn init_logging(json: bool) {
     }
 }
 
-fn load(args: &DataArgs) -> Result<Service, Failure> {
-    if !(args.tolerance_m.is_finite() && args.tolerance_m >= 0.0 && args.tolerance_m <= 50_000.0) {
-        return Err(Failure::Usage(format!(
-            "--tolerance-m must be between 0 and 50000, got {}",
-            args.tolerance_m
-        )));
-    }
+fn data_dir(args: &DataArgs) -> Result<PathBuf, Failure> {
     let env = std::env::var_os(data::DATA_ENV).map(PathBuf::from);
     let (dir, source) = data::resolve_data_dir(args.data.as_deref(), env.as_deref())?;
     let how = match source {
@@ -124,18 +175,44 @@ fn load(args: &DataArgs) -> Result<Service, Failure> {
         DataDirSource::Default => "default search",
     };
     tracing::info!(dir = %dir.display(), from = how, "using data directory");
-    Ok(Service::load(
-        &dir,
-        &Options {
-            tolerance_m: args.tolerance_m,
-        },
-    )?)
+    Ok(dir)
+}
+
+fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Service, Failure> {
+    if !(args.tolerance_m.is_finite() && (0.0..=50_000.0).contains(&args.tolerance_m)) {
+        return Err(Failure::Usage(format!(
+            "--tolerance-m must be between 0 and 50000, got {}",
+            args.tolerance_m
+        )));
+    }
+    let dir = data_dir(args)?;
+    let options = Options {
+        tolerance_m: args.tolerance_m,
+        postcodes: postcodes.map(|p| PostcodeOptions {
+            source: p
+                .postcodes
+                .clone()
+                .map_or(PostcodeSource::Default, PostcodeSource::File),
+            cache_dir: p.cache_dir.clone(),
+        }),
+    };
+    Ok(Service::load(&dir, &options)?)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?);
+    Ok(())
 }
 
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve { addr, data } => {
-            let service = load(&data)?;
+        Command::Serve {
+            addr,
+            data,
+            postcodes,
+            no_postcodes,
+        } => {
+            let service = load(&data, (!no_postcodes).then_some(&postcodes))?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -143,33 +220,134 @@ fn run(command: Command) -> Result<(), Failure> {
             runtime.block_on(serve(addr, service))?;
             Ok(())
         }
-        Command::Lookup { lon, lat, data } => {
-            for (name, v, range) in [
-                ("lon", lon, api::params::LON_RANGE),
-                ("lat", lat, api::params::LAT_RANGE),
-            ] {
-                api::params::check_range(name, v, range).map_err(|e| Failure::Usage(e.to_string()))?;
+        Command::Lookup {
+            lon,
+            lat,
+            postcode,
+            data,
+            postcodes,
+        } => match (lon, lat, postcode) {
+            (Some(lon), Some(lat), _) => {
+                for (name, v, range) in [
+                    ("lon", lon, api::params::LON_RANGE),
+                    ("lat", lat, api::params::LAT_RANGE),
+                ] {
+                    api::params::check_range(name, v, range).map_err(|e| Failure::Usage(e.to_string()))?;
+                }
+                let service = load(&data, None)?;
+                print_json(&service.lookup(lon, lat))
             }
-            let service = load(&data)?;
-            let answer = service.lookup(lon, lat);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&answer).map_err(anyhow::Error::from)?
+            (_, _, Some(raw)) => {
+                let pc = Postcode::parse(&raw)
+                    .map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
+                let service = load(&data, Some(&postcodes))?;
+                let index = service.postcodes.as_ref().ok_or_else(|| {
+                    Failure::Data("no postcode file in the data directory; give --postcodes FILE".into())
+                })?;
+                let found = index
+                    .get(&pc)
+                    .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.meta.source)))?;
+                print_json(&service.data.postcode_result(&found, &index.meta.source))
+            }
+            _ => Err(Failure::Usage("give --lon and --lat, or --postcode".into())),
+        },
+        Command::ImportPostcodes {
+            file: source,
+            out,
+            data,
+        } => {
+            let service = load(&data, None)?;
+            let out = out.unwrap_or_else(|| source.with_extension("amp"));
+            let fp = cache::fingerprint(&source, &service);
+            let started = std::time::Instant::now();
+            let (index, summary) = import::import(&source, &service, fp).map_err(|e| Failure::Data(e.to_string()))?;
+            file::write(&index, &out)
+                .map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot write: {e}", out.display())))?;
+            eprint!("{}", summary.table());
+            eprintln!(
+                "wrote {} ({} postcodes, {} bytes) in {:.1} s",
+                out.display(),
+                index.len(),
+                std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0),
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }
+        Command::Annotate {
+            input,
+            postcode_column,
+            output,
+            data,
+            postcodes,
+        } => {
+            let service = load(&data, Some(&postcodes))?;
+            annotate_csv(&service, &input, &postcode_column, output.as_deref())
+        }
         Command::CheckData { data } => {
-            let service = load(&data)?;
+            let service = load(&data, None)?;
             check_data(&service)
         }
     }
+}
+
+fn annotate_csv(service: &Service, input: &Path, column: &str, output: Option<&Path>) -> Result<(), Failure> {
+    let index = service
+        .postcodes
+        .as_ref()
+        .ok_or_else(|| Failure::Data("no postcode file in the data directory; give --postcodes FILE".into()))?;
+    let reader =
+        std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
+    let writer: Box<dyn Write> = match output {
+        Some(p) => Box::new(
+            std::fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: cannot create: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut reported = 0u64;
+    const SHOWN: u64 = 20;
+    let stats = annotate::annotate(
+        std::io::BufReader::with_capacity(1 << 16, reader),
+        std::io::BufWriter::with_capacity(1 << 16, writer),
+        column,
+        index,
+        &service.data,
+        |line, value, why| {
+            reported += 1;
+            if reported <= SHOWN {
+                let why = match why {
+                    annotate::Unmatched::Malformed => "not a valid postcode",
+                    annotate::Unmatched::NotFound => "postcode not found",
+                    annotate::Unmatched::NoArea => "not in an English alliance",
+                };
+                eprintln!("line {line}: {value:?}: {why}");
+            }
+        },
+    )
+    .map_err(|e| match e {
+        annotate::AnnotateError::MissingColumn { .. } => Failure::Usage(format!("{}: {e}", input.display())),
+        other => Failure::Other(anyhow::anyhow!("{}: {other}", input.display())),
+    })?;
+    if reported > SHOWN {
+        eprintln!("… and {} more unmatched rows", reported - SHOWN);
+    }
+    eprintln!(
+        "{} rows: {} matched, {} unmatched ({} malformed, {} not found, {} outside English alliances)",
+        stats.rows,
+        stats.matched,
+        stats.rows - stats.matched,
+        stats.malformed,
+        stats.not_found,
+        stats.no_area
+    );
+    Ok(())
 }
 
 async fn serve(addr: String, service: Service) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "serving; map at http://{}/", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "serving; map at http://{local}/");
     axum::serve(listener, api::app(AppState::new(service)))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -196,6 +374,7 @@ async fn shutdown_signal() {
 /// Prints one row per area and fails (exit 2) on any OGC validity problem.
 fn check_data(service: &Service) -> Result<(), Failure> {
     use alliance_map::data::boundaries::ogc_problems;
+    use rayon::prelude::*;
     let data = &service.data;
     println!("data directory: {}", data.dir.display());
     println!(
@@ -220,7 +399,6 @@ fn check_data(service: &Service) -> Result<(), Failure> {
         );
     }
     // Full OGC validation takes seconds on ~240k vertices: spread it over the cores.
-    use rayon::prelude::*;
     let layers = data
         .alliances
         .iter()
@@ -250,9 +428,11 @@ fn check_data(service: &Service) -> Result<(), Failure> {
         println!("all geometries are valid (OGC)");
         Ok(())
     } else {
-        Err(Failure::Data(data::DataError::File {
-            path: data.dir.clone(),
-            problem: format!("{} invalid geometries:\n  {}", problems.len(), problems.join("\n  ")),
-        }))
+        Err(Failure::Data(format!(
+            "{}: {} invalid geometries:\n  {}",
+            data.dir.display(),
+            problems.len(),
+            problems.join("\n  ")
+        )))
     }
 }

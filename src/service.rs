@@ -1,39 +1,74 @@
 //! One loaded generation of data with its indexes: what every request reads.
 //!
-//! Load → validate ([`Dataset::load`]) → index ([`Locator::new`]) happens here once; the
-//! HTTP layer only ever sees a finished `Service`.
+//! Load → validate ([`Dataset::load`]) → index ([`Locator::new`], the postcode index) happens
+//! here once; the HTTP layer only ever sees a finished `Service`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::data::{DataError, Dataset};
 use crate::locate::Locator;
+use crate::postcode::cache::{self, PostcodeLoadError};
+use crate::postcode::PostcodeIndex;
 use crate::views::LookupResult;
 
 pub struct Service {
     pub data: Dataset,
     pub locator: Locator,
+    /// `None` when the service runs without postcodes.
+    pub postcodes: Option<PostcodeIndex>,
+}
+
+/// Where the postcode index comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostcodeSource {
+    /// `<data>/postcodes/codepo_gb.zip`, if present.
+    Default,
+    /// A Code-Point zip, an ONSPD/NSPL CSV or a prebuilt index file.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostcodeOptions {
+    pub source: PostcodeSource,
+    /// Where imported indexes are cached.
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
 pub struct Options {
     pub tolerance_m: f64,
+    /// `None`: boundaries only.
+    pub postcodes: Option<PostcodeOptions>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             tolerance_m: crate::locate::DEFAULT_TOLERANCE_M,
+            postcodes: None,
         }
     }
 }
 
+/// The default postcode source inside a data directory.
+pub const DEFAULT_POSTCODES: &str = "postcodes/codepo_gb.zip";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Postcodes(#[from] PostcodeLoadError),
+}
+
 impl Service {
-    pub fn load(dir: &Path, options: &Options) -> Result<Self, DataError> {
+    /// Loads boundaries only.
+    pub fn load_boundaries(dir: &Path, tolerance_m: f64) -> Result<Self, DataError> {
         let started = Instant::now();
         let data = Dataset::load(dir)?;
         let loaded = started.elapsed();
-        let locator = Locator::new(&data, options.tolerance_m);
+        let locator = Locator::new(&data, tolerance_m);
         tracing::info!(
             dir = %dir.display(),
             alliances = data.alliances.len(),
@@ -43,7 +78,29 @@ impl Service {
             index_ms = (started.elapsed() - loaded).as_millis() as u64,
             "boundaries loaded and indexed"
         );
-        Ok(Service { data, locator })
+        Ok(Service {
+            data,
+            locator,
+            postcodes: None,
+        })
+    }
+
+    pub fn load(dir: &Path, options: &Options) -> Result<Self, LoadError> {
+        let mut service = Self::load_boundaries(dir, options.tolerance_m)?;
+        if let Some(p) = &options.postcodes {
+            let source = match &p.source {
+                PostcodeSource::File(f) => Some(f.clone()),
+                PostcodeSource::Default => Some(dir.join(DEFAULT_POSTCODES)).filter(|f| f.is_file()),
+            };
+            match source {
+                Some(source) => service.postcodes = Some(cache::load_or_build(&source, &service, &p.cache_dir)?),
+                None => tracing::warn!(
+                    expected = %dir.join(DEFAULT_POSTCODES).display(),
+                    "no postcode file in the data directory: serving without postcodes"
+                ),
+            }
+        }
+        Ok(service)
     }
 
     /// Looks up a point already validated as finite and in WGS84 range.

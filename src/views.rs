@@ -72,3 +72,32 @@ impl Dataset {
         }
     }
 }
+
+/// The answer for one postcode.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct PostcodeResult<'a> {
+    #[schema(example = "LS1 1AZ")]
+    pub postcode: String,
+    pub lon: f64,
+    pub lat: f64,
+    #[schema(example = "England")]
+    pub country: &'static str,
+    pub alliance: Option<AllianceRef<'a>>,
+    pub stp: Option<StpRef<'a>>,
+    #[schema(example = "OS Code-Point Open 2018.3.0")]
+    pub source: &'a str,
+}
+
+impl Dataset {
+    pub fn postcode_result<'a>(&'a self, found: &crate::postcode::index::Found, source: &'a str) -> PostcodeResult<'a> {
+        PostcodeResult {
+            postcode: found.postcode.to_string(),
+            lon: found.lon,
+            lat: found.lat,
+            country: crate::postcode::index::COUNTRIES[found.areas.country() as usize].1,
+            alliance: found.areas.alliance().map(|i| self.alliance_ref(i)),
+            stp: found.areas.stp().map(|i| self.stp_ref(i)),
+            source,
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod error;
 pub mod lookup;
 pub mod openapi;
 pub mod params;
+pub mod postcodes;
 
 use std::sync::Arc;
 
@@ -49,6 +50,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/stps", get(areas::list_stps))
         .route("/api/v1/stps/{code}", get(areas::get_stp))
         .route("/api/v1/stps/{code}/geometry", get(areas::stp_geometry))
+        .route(
+            "/api/v1/postcodes",
+            get(postcodes::nearby_postcodes).post(postcodes::post_postcodes),
+        )
+        .route("/api/v1/postcodes/{postcode}", get(postcodes::get_postcode))
+        .route("/api/v1/outcodes/{outcode}", get(postcodes::get_outcode))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

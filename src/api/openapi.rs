@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{areas, error, lookup};
+use super::{areas, error, lookup, postcodes};
 
 pub const ATTRIBUTION: &str = "Contains public sector information licensed under the Open Government Licence v3.0. \
 Contains OS data © Crown copyright and database right 2018. Contains Royal Mail data © Royal Mail copyright and database right 2018. \
@@ -32,6 +32,10 @@ Contains National Statistics data © Crown copyright and database right 2018.",
         areas::list_stps,
         areas::get_stp,
         areas::stp_geometry,
+        postcodes::get_postcode,
+        postcodes::post_postcodes,
+        postcodes::nearby_postcodes,
+        postcodes::get_outcode,
     ),
     components(schemas(error::Problem))
 )]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use alliance_map::api::{app, AppState};
-use alliance_map::service::{Options, Service};
+use alliance_map::service::{Options, PostcodeOptions, PostcodeSource, Service};
 
 /// The real data directory: `$ALLIANCE_MAP_DATA`, else `../shared/data`.
 pub fn data_dir() -> PathBuf {
@@ -20,6 +20,31 @@ pub fn server() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
         let service = Service::load(&data_dir(), &Options::default()).expect("real data loads");
+        start(AppState::new(service))
+    })
+}
+
+/// The postcode index cache shared by test runs (git-ignored), as the binary uses by default.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache")
+}
+
+/// Options loading the real Code-Point Open postcodes (imported once into the cache).
+pub fn options_with_postcodes() -> Options {
+    Options {
+        postcodes: Some(PostcodeOptions {
+            source: PostcodeSource::Default,
+            cache_dir: cache_dir(),
+        }),
+        ..Options::default()
+    }
+}
+
+/// Like [`server`], with the real postcodes loaded.
+pub fn server_with_postcodes() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let service = Service::load(&data_dir(), &options_with_postcodes()).expect("real data and postcodes load");
         start(AppState::new(service))
     })
 }
@@ -51,16 +76,25 @@ pub fn client() -> reqwest::Client {
 
 /// GET `path` and return (status, content type, JSON body).
 pub async fn get_json(path: &str) -> (u16, String, serde_json::Value) {
-    let r = client()
-        .get(format!("{}{path}", server()))
-        .send()
-        .await
-        .expect("request");
+    get_json_from(server(), path).await
+}
+
+pub async fn get_json_from(base: &str, path: &str) -> (u16, String, serde_json::Value) {
+    let r = client().get(format!("{base}{path}")).send().await.expect("request");
     decode(r).await
 }
 
 pub async fn post_json(path: &str, body: &str, content_type: Option<&str>) -> (u16, String, serde_json::Value) {
-    let mut req = client().post(format!("{}{path}", server())).body(body.to_string());
+    post_json_to(server(), path, body, content_type).await
+}
+
+pub async fn post_json_to(
+    base: &str,
+    path: &str,
+    body: &str,
+    content_type: Option<&str>,
+) -> (u16, String, serde_json::Value) {
+    let mut req = client().post(format!("{base}{path}")).body(body.to_string());
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }

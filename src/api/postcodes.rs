@@ -1,0 +1,321 @@
+//! `/api/v1/postcodes…` and `/api/v1/outcodes/{outcode}`: areas by postcode.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::body;
+use super::error::{ApiError, Problem};
+use super::params::{self, Params};
+use super::AppState;
+use crate::data::AllianceKind;
+use crate::postcode::index::Found;
+use crate::postcode::parse::parse_outward;
+use crate::postcode::{Postcode, PostcodeIndex};
+use crate::service::Service;
+use crate::views::PostcodeResult;
+
+fn index(service: &Service) -> Result<&PostcodeIndex, ApiError> {
+    service.postcodes.as_ref().ok_or_else(|| ApiError::Unavailable {
+        detail: "this server was started without a postcode index".into(),
+    })
+}
+
+/// Finds one postcode, or says precisely why not.
+fn find(index: &PostcodeIndex, raw: &str) -> Result<Found, ApiError> {
+    let shown: String = raw.chars().take(20).collect();
+    let postcode = Postcode::parse(raw)
+        .map_err(|e| ApiError::parameter("postcode", format!("{shown:?} is not a valid UK postcode: {e}")))?;
+    if let Some(place) = postcode.outside_great_britain() {
+        return Err(ApiError::not_found(format!(
+            "{postcode} is in {place}, outside this dataset's coverage (Great Britain; areas in England)"
+        )));
+    }
+    index
+        .get(&postcode)
+        .ok_or_else(|| ApiError::not_found(format!("postcode {postcode} is not in {}", index.meta.source)))
+}
+
+/// Alliance and STP for one postcode (case and spaces are ignored).
+#[utoipa::path(get, path = "/api/v1/postcodes/{postcode}", tag = "postcodes",
+    params(("postcode" = String, Path, example = "LS1 1AZ")),
+    responses(
+        (status = 200, body = PostcodeResult),
+        (status = 400, description = "Malformed postcode", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Well-formed but not in the data, or outside Great Britain (BT, GY, JE, IM)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_postcode(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let service = state.service();
+    let index = index(&service)?;
+    let found = find(index, &raw)?;
+    Ok(Json(service.data.postcode_result(&found, &index.meta.source)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemError {
+    status: u16,
+    detail: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkPostcodeItem<'a> {
+    /// The postcode as sent.
+    query: &'a str,
+    result: Option<PostcodeResult<'a>>,
+    error: Option<ItemError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkPostcodeResponse<'a> {
+    results: Vec<BulkPostcodeItem<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the request shape; parsing is item by item
+pub struct BulkPostcodeRequest {
+    /// 1 to 1000 postcodes.
+    #[schema(example = json!(["LS1 1AZ", "s40 1ll"]))]
+    postcodes: Vec<String>,
+}
+
+/// Up to 1000 postcodes; each item carries its own result or error, in request order.
+#[utoipa::path(post, path = "/api/v1/postcodes", tag = "postcodes",
+    request_body = BulkPostcodeRequest,
+    responses(
+        (status = 200, body = BulkPostcodeResponse),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body malformed, or an item is not a string", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_postcodes(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let json = body::json(&headers, bytes)?;
+    let items = body::bulk_items(&json, "postcodes")?;
+    let queries = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str().ok_or_else(|| {
+                ApiError::body(
+                    Some(format!("/postcodes/{i}")),
+                    format!("postcodes[{i}] must be a string, got {v}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<&str>, _>>()?;
+    let service = state.service();
+    let index = index(&service)?;
+    let results = queries
+        .iter()
+        .map(|&query| match find(index, query) {
+            Ok(found) => BulkPostcodeItem {
+                query,
+                result: Some(service.data.postcode_result(&found, &index.meta.source)),
+                error: None,
+            },
+            Err(e) => BulkPostcodeItem {
+                query,
+                result: None,
+                error: Some(ItemError {
+                    status: e.status().as_u16(),
+                    detail: e.to_string(),
+                }),
+            },
+        })
+        .collect();
+    Ok(Json(BulkPostcodeResponse { results }).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaShare<'a> {
+    code: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<AllianceKind>,
+    postcodes: u64,
+    /// Fraction of the district's postcodes, 0 to 1.
+    share: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutcodeResult<'a> {
+    #[schema(example = "S40")]
+    outcode: String,
+    postcodes: u64,
+    /// Mean position of the district's postcodes.
+    centroid: Centroid,
+    /// True when the district's postcodes fall in more than one alliance.
+    straddles_alliances: bool,
+    /// True when the district's postcodes fall in more than one STP.
+    straddles_stps: bool,
+    alliances: Vec<AreaShare<'a>>,
+    stps: Vec<AreaShare<'a>>,
+    /// Postcodes with no alliance (outside England, or beyond the tolerance).
+    without_area: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Centroid {
+    lon: f64,
+    lat: f64,
+}
+
+/// A postcode district: centroid, count, and the alliances and STPs its postcodes fall in.
+#[utoipa::path(get, path = "/api/v1/outcodes/{outcode}", tag = "postcodes",
+    params(("outcode" = String, Path, example = "S40")),
+    responses((status = 200, body = OutcodeResult),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_outcode(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let service = state.service();
+    let index = index(&service)?;
+    let shown: String = raw.chars().take(20).collect();
+    let outward = parse_outward(&raw)
+        .map_err(|e| ApiError::parameter("outcode", format!("{shown:?} is not a valid outward code: {e}")))?;
+    let name = String::from_utf8_lossy(&outward).trim_end().to_string();
+    let postcodes = index
+        .outcode(&outward)
+        .ok_or_else(|| ApiError::not_found(format!("no postcodes in district {name} in {}", index.meta.source)))?;
+    let (mut n, mut sx, mut sy, mut without) = (0u64, 0.0, 0.0, 0u64);
+    let (mut by_alliance, mut by_stp) = (BTreeMap::<u16, u64>::new(), BTreeMap::<u16, u64>::new());
+    for f in postcodes {
+        n += 1;
+        sx += f.lon;
+        sy += f.lat;
+        match f.areas.alliance() {
+            Some(a) => *by_alliance.entry(a).or_default() += 1,
+            None => without += 1,
+        }
+        if let Some(s) = f.areas.stp() {
+            *by_stp.entry(s).or_default() += 1;
+        }
+    }
+    let data = &service.data;
+    let share = |count: u64| (count as f64 / n as f64 * 1e4).round() / 1e4;
+    let mut alliances: Vec<AreaShare> = by_alliance
+        .iter()
+        .map(|(&a, &count)| {
+            let r = data.alliance_ref(a);
+            AreaShare {
+                code: r.code,
+                name: r.name,
+                kind: Some(r.kind),
+                postcodes: count,
+                share: share(count),
+            }
+        })
+        .collect();
+    let mut stps: Vec<AreaShare> = by_stp
+        .iter()
+        .map(|(&s, &count)| {
+            let r = data.stp_ref(s);
+            AreaShare {
+                code: r.code,
+                name: r.name,
+                kind: None,
+                postcodes: count,
+                share: share(count),
+            }
+        })
+        .collect();
+    alliances.sort_by(|a, b| b.postcodes.cmp(&a.postcodes).then(a.code.cmp(b.code)));
+    stps.sort_by(|a, b| b.postcodes.cmp(&a.postcodes).then(a.code.cmp(b.code)));
+    let round6 = |v: f64| (v * 1e6).round() / 1e6;
+    Ok(Json(OutcodeResult {
+        outcode: name,
+        postcodes: n,
+        centroid: Centroid {
+            lon: round6(sx / n as f64),
+            lat: round6(sy / n as f64),
+        },
+        straddles_alliances: alliances.len() > 1,
+        straddles_stps: stps.len() > 1,
+        alliances,
+        stps,
+        without_area: without,
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NearbyPostcode<'a> {
+    #[serde(flatten)]
+    result: PostcodeResult<'a>,
+    distance_m: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NearbyResponse<'a> {
+    lon: f64,
+    lat: f64,
+    radius_m: f64,
+    results: Vec<NearbyPostcode<'a>>,
+}
+
+pub const MAX_RADIUS_M: f64 = 2000.0;
+pub const MAX_LIMIT: usize = 100;
+
+/// Postcodes nearest a point, within a radius, nearest first.
+#[utoipa::path(get, path = "/api/v1/postcodes", tag = "postcodes",
+    params(
+        ("lon" = f64, Query, example = -1.5492), ("lat" = f64, Query, example = 53.7997),
+        ("radius" = Option<f64>, Query, description = "Metres, 0 to 2000 (default 500)"),
+        ("limit" = Option<u32>, Query, description = "1 to 100 (default 10)"),
+    ),
+    responses((status = 200, body = NearbyResponse),
+              (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn nearby_postcodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let params = Params::parse(q.as_deref(), &["lon", "lat", "radius", "limit"])?;
+    let (lon, lat) = params::lon_lat(&params)?;
+    let radius = params.number("radius", 0.0..=MAX_RADIUS_M)?.unwrap_or(500.0);
+    let limit = match params.get("limit") {
+        None => 10,
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::parameter("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let service = state.service();
+    let index = index(&service)?;
+    let results = index
+        .nearest(lon, lat, radius, limit)
+        .into_iter()
+        .map(|(f, d)| NearbyPostcode {
+            result: service.data.postcode_result(&f, &index.meta.source),
+            distance_m: (d * 10.0).round() / 10.0,
+        })
+        .collect();
+    Ok(Json(NearbyResponse {
+        lon,
+        lat,
+        radius_m: radius,
+        results,
+    })
+    .into_response())
+}

@@ -1,0 +1,271 @@
+//! The postcode index file: a versioned, checksummed binary image of [`PostcodeIndex`].
+//!
+//! ```text
+//! magic    8 bytes  "AMPCIDX\n"
+//! version  u32      FORMAT_VERSION
+//! meta     u32 length + JSON (IndexMeta)
+//! counts   u32 outcodes, u32 postcodes
+//! arrays   outcodes [u8;4]×O, outcode_start u32×(O+1), inward u16×N, lon i32×N, lat i32×N, areas u16×N
+//! crc32    u32 over everything before it
+//! ```
+//! All integers little-endian. Reading checks the magic, version, lengths and checksum
+//! before looking at the contents, then the invariants lookups rely on (sorted codes,
+//! monotonic offsets, area indexes in range): a corrupt or foreign file is an error.
+
+use std::path::Path;
+
+use super::index::{IndexMeta, PostcodeIndex, COUNTRIES};
+use super::parse::valid_outward;
+
+pub const MAGIC: &[u8; 8] = b"AMPCIDX\n";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexFileError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an alliance-map postcode index (wrong magic bytes)")]
+    Foreign { path: String },
+    #[error("{path}: postcode index format version {found}, this program reads version {FORMAT_VERSION}; rebuild it with `alliance-map import-postcodes`")]
+    Version { path: String, found: u32 },
+    #[error("{path}: postcode index is corrupt: {problem}")]
+    Corrupt { path: String, problem: String },
+}
+
+pub fn encode(index: &PostcodeIndex) -> Vec<u8> {
+    let meta = serde_json::to_vec(&index.meta).unwrap_or_default();
+    let n = index.len();
+    let mut out = Vec::with_capacity(64 + meta.len() + index.outcodes.len() * 8 + n * 12);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&(index.outcodes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    for o in &index.outcodes {
+        out.extend_from_slice(o);
+    }
+    index
+        .outcode_start
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    index
+        .inward
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    index.lon.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    index.lat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    index.areas.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Writes atomically: a temporary file beside the target, then a rename.
+pub fn write(index: &PostcodeIndex, path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, encode(index))?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn read(path: &Path) -> Result<PostcodeIndex, IndexFileError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| IndexFileError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    decode(&name, &bytes)
+}
+
+/// A bounds-checked little-endian reader.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let slice = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(slice)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn array<T, const W: usize>(&mut self, n: usize, f: fn([u8; W]) -> T) -> Option<Vec<T>> {
+        let raw = self.take(n.checked_mul(W)?)?;
+        Some(
+            raw.chunks_exact(W)
+                .map(|c| {
+                    let mut a = [0u8; W];
+                    a.copy_from_slice(c);
+                    f(a)
+                })
+                .collect(),
+        )
+    }
+}
+
+pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError> {
+    let corrupt = |problem: &str| IndexFileError::Corrupt {
+        path: name.to_string(),
+        problem: problem.to_string(),
+    };
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(IndexFileError::Foreign { path: name.to_string() });
+    }
+    let mut c = Cursor { bytes, at: MAGIC.len() };
+    let version = c.u32().ok_or_else(|| corrupt("truncated header"))?;
+    if version != FORMAT_VERSION {
+        return Err(IndexFileError::Version {
+            path: name.to_string(),
+            found: version,
+        });
+    }
+    if bytes.len() < 4 + c.at {
+        return Err(corrupt("truncated header"));
+    }
+    let (body, tail) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    if crc32fast::hash(body) != stored {
+        return Err(corrupt("checksum mismatch (the file is truncated or damaged)"));
+    }
+    let mut c = Cursor { bytes: body, at: c.at };
+    let meta_len = c.u32().ok_or_else(|| corrupt("truncated header"))? as usize;
+    let meta: IndexMeta = c
+        .take(meta_len)
+        .and_then(|m| serde_json::from_slice(m).ok())
+        .ok_or_else(|| corrupt("unreadable metadata"))?;
+    let outcode_count = c.u32().ok_or_else(|| corrupt("truncated counts"))? as usize;
+    let n = c.u32().ok_or_else(|| corrupt("truncated counts"))? as usize;
+    let short = || corrupt("shorter than its counts say");
+    let outcodes = c.array(outcode_count, |b: [u8; 4]| b).ok_or_else(short)?;
+    let outcode_start = c.array(outcode_count + 1, u32::from_le_bytes).ok_or_else(short)?;
+    let inward = c.array(n, u16::from_le_bytes).ok_or_else(short)?;
+    let lon = c.array(n, i32::from_le_bytes).ok_or_else(short)?;
+    let lat = c.array(n, i32::from_le_bytes).ok_or_else(short)?;
+    let areas = c.array(n, u16::from_le_bytes).ok_or_else(short)?;
+    if c.at != body.len() {
+        return Err(corrupt("trailing bytes after the arrays"));
+    }
+
+    // The invariants lookups rely on.
+    if outcode_start.first() != Some(&0) || outcode_start.last().map(|&v| v as usize) != Some(n) {
+        return Err(corrupt("outcode offsets do not span the postcodes"));
+    }
+    if outcode_start.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(corrupt("outcode offsets are not increasing"));
+    }
+    if outcodes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(corrupt("outcodes are not sorted"));
+    }
+    if let Some(o) = outcodes.iter().find(|o| {
+        let len = o.iter().position(|&b| b == b' ').unwrap_or(4);
+        !valid_outward(&o[..len]) || o[len..].iter().any(|&b| b != b' ')
+    }) {
+        return Err(corrupt(&format!("invalid outcode {:?}", String::from_utf8_lossy(o))));
+    }
+    for w in outcode_start.windows(2) {
+        let slice = &inward[w[0] as usize..w[1] as usize];
+        if slice.windows(2).any(|p| p[0] >= p[1]) || slice.iter().any(|&k| k >= 6760) {
+            return Err(corrupt("inward codes are out of order or out of range"));
+        }
+    }
+    let (alliances, stps) = (meta.alliances.len() as u16, meta.stps.len() as u16);
+    let bad_area = areas.iter().any(|&a| {
+        let a = super::index::Areas(a);
+        a.alliance().is_some_and(|i| i >= alliances)
+            || a.stp().is_some_and(|i| i >= stps)
+            || a.country() as usize >= COUNTRIES.len()
+            || a.0 >> 14 != 0
+    });
+    if bad_area {
+        return Err(corrupt("area indexes out of range"));
+    }
+    if lon.iter().any(|&x| !(-180_000_000..=180_000_000).contains(&x))
+        || lat.iter().any(|&y| !(-90_000_000..=90_000_000).contains(&y))
+    {
+        return Err(corrupt("coordinates out of range"));
+    }
+    let mut index = PostcodeIndex {
+        meta,
+        outcodes,
+        outcode_start,
+        sectors: Vec::new(),
+        inward,
+        lon,
+        lat,
+        areas,
+    };
+    index.sectors = index.compute_sectors();
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::postcode::index::tests::sample;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trips() {
+        let idx = sample();
+        assert_eq!(decode("x", &encode(&idx)).unwrap(), idx);
+    }
+
+    #[test]
+    fn refuses_foreign_old_and_damaged_files() {
+        let good = encode(&sample());
+        assert!(matches!(
+            decode("x", b"PK\x03\x04 zip"),
+            Err(IndexFileError::Foreign { .. })
+        ));
+        assert!(matches!(decode("x", b""), Err(IndexFileError::Foreign { .. })));
+        let mut old = good.clone();
+        old[8] = 9;
+        assert!(matches!(
+            decode("x", &old),
+            Err(IndexFileError::Version { found: 9, .. })
+        ));
+        let mut flipped = good.clone();
+        let mid = good.len() / 2;
+        flipped[mid] ^= 0x40;
+        let e = decode("x", &flipped).unwrap_err().to_string();
+        assert!(e.contains("checksum mismatch"), "{e}");
+        let e = decode("x", &good[..good.len() - 7]).unwrap_err().to_string();
+        assert!(e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_well_checksummed_file_with_broken_invariants() {
+        let mut idx = sample();
+        idx.inward.swap(0, 1); // LS1 postcodes out of order
+        let e = decode("x", &encode(&idx)).unwrap_err().to_string();
+        assert!(e.contains("out of order"), "{e}");
+        let mut idx = sample();
+        idx.areas[0] = super::super::index::Areas::new(Some(5), None, 1).0; // only 1 alliance
+        assert!(decode("x", &encode(&idx))
+            .unwrap_err()
+            .to_string()
+            .contains("area indexes"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_damage_is_an_error_or_a_valid_index(pos in 0usize..400, byte in any::<u8>(), cut in 0usize..400) {
+            let mut bytes = encode(&sample());
+            let p = pos % bytes.len();
+            bytes[p] = byte;
+            bytes.truncate(bytes.len() - cut.min(bytes.len()));
+            let _ = decode("x", &bytes);
+        }
+    }
+}
