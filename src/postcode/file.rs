@@ -5,7 +5,7 @@
 //! version  u32      FORMAT_VERSION
 //! meta     u32 length + JSON (IndexMeta)
 //! counts   u32 outcodes, u32 postcodes
-//! arrays   outcodes [u8;4]×O, outcode_start u32×(O+1), inward u16×N, lon i32×N, lat i32×N, areas u16×N
+//! arrays   outcodes [u8;4]×O, outcode_start u32×(O+1), records (inward u16, areas u16, lon i32, lat i32)×N
 //! crc32    u32 over everything before it
 //! ```
 //! All integers little-endian. Reading checks the magic, version, lengths and checksum
@@ -14,11 +14,11 @@
 
 use std::path::Path;
 
-use super::index::{IndexMeta, PostcodeIndex, COUNTRIES};
+use super::index::{Areas, IndexMeta, PostcodeIndex, Record, COUNTRIES};
 use super::parse::valid_outward;
 
 pub const MAGIC: &[u8; 8] = b"AMPCIDX\n";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexFileError {
@@ -53,13 +53,12 @@ pub fn encode(index: &PostcodeIndex) -> Vec<u8> {
         .outcode_start
         .iter()
         .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    index
-        .inward
-        .iter()
-        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    index.lon.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    index.lat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    index.areas.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    for r in &index.records {
+        out.extend_from_slice(&r.inward.to_le_bytes());
+        out.extend_from_slice(&r.areas.to_le_bytes());
+        out.extend_from_slice(&r.lon.to_le_bytes());
+        out.extend_from_slice(&r.lat.to_le_bytes());
+    }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
@@ -149,10 +148,14 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
     let short = || corrupt("shorter than its counts say");
     let outcodes = c.array(outcode_count, |b: [u8; 4]| b).ok_or_else(short)?;
     let outcode_start = c.array(outcode_count + 1, u32::from_le_bytes).ok_or_else(short)?;
-    let inward = c.array(n, u16::from_le_bytes).ok_or_else(short)?;
-    let lon = c.array(n, i32::from_le_bytes).ok_or_else(short)?;
-    let lat = c.array(n, i32::from_le_bytes).ok_or_else(short)?;
-    let areas = c.array(n, u16::from_le_bytes).ok_or_else(short)?;
+    let records = c
+        .array(n, |b: [u8; 12]| Record {
+            inward: u16::from_le_bytes([b[0], b[1]]),
+            areas: u16::from_le_bytes([b[2], b[3]]),
+            lon: i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            lat: i32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+        })
+        .ok_or_else(short)?;
     if c.at != body.len() {
         return Err(corrupt("trailing bytes after the arrays"));
     }
@@ -174,14 +177,14 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
         return Err(corrupt(&format!("invalid outcode {:?}", String::from_utf8_lossy(o))));
     }
     for w in outcode_start.windows(2) {
-        let slice = &inward[w[0] as usize..w[1] as usize];
-        if slice.windows(2).any(|p| p[0] >= p[1]) || slice.iter().any(|&k| k >= 6760) {
+        let slice = &records[w[0] as usize..w[1] as usize];
+        if slice.windows(2).any(|p| p[0].inward >= p[1].inward) || slice.iter().any(|r| r.inward >= 6760) {
             return Err(corrupt("inward codes are out of order or out of range"));
         }
     }
     let (alliances, stps) = (meta.alliances.len() as u16, meta.stps.len() as u16);
-    let bad_area = areas.iter().any(|&a| {
-        let a = super::index::Areas(a);
+    let bad_area = records.iter().any(|r| {
+        let a = Areas(r.areas);
         a.alliance().is_some_and(|i| i >= alliances)
             || a.stp().is_some_and(|i| i >= stps)
             || a.country() as usize >= COUNTRIES.len()
@@ -190,23 +193,13 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
     if bad_area {
         return Err(corrupt("area indexes out of range"));
     }
-    if lon.iter().any(|&x| !(-180_000_000..=180_000_000).contains(&x))
-        || lat.iter().any(|&y| !(-90_000_000..=90_000_000).contains(&y))
+    if records
+        .iter()
+        .any(|r| !(-180_000_000..=180_000_000).contains(&r.lon) || !(-90_000_000..=90_000_000).contains(&r.lat))
     {
         return Err(corrupt("coordinates out of range"));
     }
-    let mut index = PostcodeIndex {
-        meta,
-        outcodes,
-        outcode_start,
-        sectors: Vec::new(),
-        inward,
-        lon,
-        lat,
-        areas,
-    };
-    index.sectors = index.compute_sectors();
-    Ok(index)
+    Ok(PostcodeIndex::from_parts(meta, outcodes, outcode_start, records))
 }
 
 #[cfg(test)]
@@ -247,11 +240,11 @@ mod tests {
     #[test]
     fn refuses_a_well_checksummed_file_with_broken_invariants() {
         let mut idx = sample();
-        idx.inward.swap(0, 1); // LS1 postcodes out of order
+        idx.records.swap(0, 1); // LS1 postcodes out of order
         let e = decode("x", &encode(&idx)).unwrap_err().to_string();
         assert!(e.contains("out of order"), "{e}");
         let mut idx = sample();
-        idx.areas[0] = super::super::index::Areas::new(Some(5), None, 1).0; // only 1 alliance
+        idx.records[0].areas = Areas::new(Some(5), None, 1).0; // only 1 alliance
         assert!(decode("x", &encode(&idx))
             .unwrap_err()
             .to_string()

@@ -195,8 +195,8 @@ pub fn import(
     let (index, duplicates) = PostcodeIndex::build(meta, entries);
     summary.skip_n("duplicate postcode", duplicates as u64);
     summary.imported = index.len() as u64;
-    for i in 0..index.len() {
-        let areas = Areas(index.areas[i]);
+    for r in index.records() {
+        let areas = Areas(r.areas);
         *summary
             .per_country
             .entry(COUNTRIES[areas.country() as usize].1)

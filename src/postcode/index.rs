@@ -1,12 +1,12 @@
 //! The postcode index: every live postcode with its location and its resolved alliance,
 //! STP and country, in 12 bytes a postcode.
 //!
-//! Layout (struct of arrays, sorted by outward code then inward code):
+//! Layout (sorted by outward code then inward code):
 //! - per outward code: the code, and where its postcodes start;
-//! - per sector (outward code + inward digit): the bounding box of its postcodes, for the
-//!   nearest-postcode search;
-//! - per postcode: inward code (u16), longitude and latitude in micro-degrees (i32 each) and
-//!   the packed area indexes (u16).
+//! - per sector (outward code + inward digit, derived at load): where its postcodes start
+//!   and their bounding box, which narrows both the exact search and the nearest search;
+//! - per postcode, one 12-byte [`Record`]: inward code, packed area indexes, longitude and
+//!   latitude in micro-degrees. One record is one cache line access on a lookup.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,18 +71,38 @@ pub struct Entry {
     pub areas: Areas,
 }
 
+/// One postcode: 12 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Record {
+    /// [`Postcode::inward_key`].
+    pub inward: u16,
+    /// [`Areas`] bits.
+    pub areas: u16,
+    /// Micro-degrees.
+    pub lon: i32,
+    pub lat: i32,
+}
+
+/// The postcodes of one sector (`S40 1`): where they start and their bounding box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sector {
+    first: u32,
+    digit: u16,
+    /// `[min lon, min lat, max lon, max lat]`, micro-degrees.
+    bbox: [i32; 4],
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostcodeIndex {
     pub meta: IndexMeta,
     pub(super) outcodes: Vec<[u8; 4]>,
     /// `outcode_start[i]..outcode_start[i + 1]` are outcode `i`'s postcodes.
     pub(super) outcode_start: Vec<u32>,
-    /// Per sector: `[first postcode, min lon, min lat, max lon, max lat]` (micro-degrees).
-    pub(super) sectors: Vec<[i32; 5]>,
-    pub(super) inward: Vec<u16>,
-    pub(super) lon: Vec<i32>,
-    pub(super) lat: Vec<i32>,
-    pub(super) areas: Vec<u16>,
+    pub(super) records: Vec<Record>,
+    /// Derived at load: sectors in order, and for each outcode where its sectors start.
+    pub(super) sectors: Vec<Sector>,
+    pub(super) outcode_sectors: Vec<u32>,
 }
 
 /// A postcode found in the index.
@@ -109,66 +129,86 @@ impl PostcodeIndex {
         let before = entries.len();
         entries.dedup_by_key(|e| e.postcode);
         let duplicates = before - entries.len();
-        let mut index = PostcodeIndex {
-            meta,
-            outcodes: Vec::new(),
-            outcode_start: Vec::new(),
-            sectors: Vec::new(),
-            inward: Vec::with_capacity(entries.len()),
-            lon: Vec::with_capacity(entries.len()),
-            lat: Vec::with_capacity(entries.len()),
-            areas: Vec::with_capacity(entries.len()),
-        };
+        let mut outcodes = Vec::new();
+        let mut outcode_start = Vec::new();
+        let mut records = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
-            if index.outcodes.last() != Some(&e.postcode.outward_bytes()) {
-                index.outcodes.push(e.postcode.outward_bytes());
-                index.outcode_start.push(i as u32);
+            if outcodes.last() != Some(&e.postcode.outward_bytes()) {
+                outcodes.push(e.postcode.outward_bytes());
+                outcode_start.push(i as u32);
             }
-            index.inward.push(e.postcode.inward_key());
-            index.lon.push(to_micro(e.lon));
-            index.lat.push(to_micro(e.lat));
-            index.areas.push(e.areas.0);
+            records.push(Record {
+                inward: e.postcode.inward_key(),
+                areas: e.areas.0,
+                lon: to_micro(e.lon),
+                lat: to_micro(e.lat),
+            });
         }
-        index.outcode_start.push(entries.len() as u32);
-        index.sectors = index.compute_sectors();
-        (index, duplicates)
+        outcode_start.push(entries.len() as u32);
+        (Self::from_parts(meta, outcodes, outcode_start, records), duplicates)
     }
 
-    /// Sector bounding boxes: derived data, recomputed at load rather than stored.
-    pub(super) fn compute_sectors(&self) -> Vec<[i32; 5]> {
-        let mut sectors: Vec<[i32; 5]> = Vec::new();
-        for o in 0..self.outcodes.len() {
-            let mut digit = u16::MAX;
-            for i in self.outcode_start[o] as usize..self.outcode_start[o + 1] as usize {
-                let (x, y) = (self.lon[i], self.lat[i]);
-                if self.inward[i] / 676 != digit {
-                    digit = self.inward[i] / 676;
-                    sectors.push([i as i32, x, y, x, y]);
-                } else if let Some(s) = sectors.last_mut() {
-                    s[1] = s[1].min(x);
-                    s[2] = s[2].min(y);
-                    s[3] = s[3].max(x);
-                    s[4] = s[4].max(y);
+    /// Assembles an index from its stored parts, deriving the sector tables.
+    pub(super) fn from_parts(
+        meta: IndexMeta,
+        outcodes: Vec<[u8; 4]>,
+        outcode_start: Vec<u32>,
+        records: Vec<Record>,
+    ) -> Self {
+        let mut sectors: Vec<Sector> = Vec::new();
+        let mut outcode_sectors = Vec::with_capacity(outcodes.len() + 1);
+        for w in outcode_start.windows(2) {
+            outcode_sectors.push(sectors.len() as u32);
+            for i in w[0]..w[1] {
+                let r = &records[i as usize];
+                let digit = r.inward / 676;
+                match sectors.last_mut() {
+                    Some(s) if s.digit == digit && s.first >= w[0] => {
+                        s.bbox = [
+                            s.bbox[0].min(r.lon),
+                            s.bbox[1].min(r.lat),
+                            s.bbox[2].max(r.lon),
+                            s.bbox[3].max(r.lat),
+                        ];
+                    }
+                    _ => sectors.push(Sector {
+                        first: i,
+                        digit,
+                        bbox: [r.lon, r.lat, r.lon, r.lat],
+                    }),
                 }
             }
         }
-        sectors
+        outcode_sectors.push(sectors.len() as u32);
+        PostcodeIndex {
+            meta,
+            outcodes,
+            outcode_start,
+            records,
+            sectors,
+            outcode_sectors,
+        }
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
     }
 
     pub fn len(&self) -> usize {
-        self.inward.len()
+        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inward.is_empty()
+        self.records.is_empty()
     }
 
     fn found(&self, outcode: usize, i: usize) -> Found {
+        let r = &self.records[i];
         Found {
-            postcode: Postcode::from_parts(self.outcodes[outcode], self.inward[i]),
-            lon: from_micro(self.lon[i]),
-            lat: from_micro(self.lat[i]),
-            areas: Areas(self.areas[i]),
+            postcode: Postcode::from_parts(self.outcodes[outcode], r.inward),
+            lon: from_micro(r.lon),
+            lat: from_micro(r.lat),
+            areas: Areas(r.areas),
         }
     }
 
@@ -176,11 +216,22 @@ impl PostcodeIndex {
         self.outcodes.binary_search(outward).ok()
     }
 
+    /// The postcode range of sector `s`.
+    fn sector_range(&self, s: usize) -> std::ops::Range<usize> {
+        let end = self.sectors.get(s + 1).map_or(self.len(), |n| n.first as usize);
+        self.sectors[s].first as usize..end
+    }
+
     pub fn get(&self, postcode: &Postcode) -> Option<Found> {
         let o = self.outcode_position(&postcode.outward_bytes())?;
-        let (start, end) = (self.outcode_start[o] as usize, self.outcode_start[o + 1] as usize);
-        let at = self.inward[start..end].binary_search(&postcode.inward_key()).ok()?;
-        Some(self.found(o, start + at))
+        let key = postcode.inward_key();
+        let sectors = self.outcode_sectors[o] as usize..self.outcode_sectors[o + 1] as usize;
+        let s = sectors.clone().find(|&s| self.sectors[s].digit == key / 676)?;
+        let range = self.sector_range(s);
+        let at = self.records[range.clone()]
+            .binary_search_by_key(&key, |r| r.inward)
+            .ok()?;
+        Some(self.found(o, range.start + at))
     }
 
     /// Every postcode of an outward code, in order.
@@ -202,12 +253,13 @@ impl PostcodeIndex {
         );
         let mut hits: Vec<(usize, f64)> = Vec::new();
         for (s, sector) in self.sectors.iter().enumerate() {
-            if sector[3] < x0 || sector[1] > x1 || sector[4] < y0 || sector[2] > y1 {
+            let b = sector.bbox;
+            if b[2] < x0 || b[0] > x1 || b[3] < y0 || b[1] > y1 {
                 continue;
             }
-            let end = self.sectors.get(s + 1).map_or(self.len(), |n| n[0] as usize);
-            for i in sector[0] as usize..end {
-                let d = metric.point_distance_m(from_micro(self.lon[i]), from_micro(self.lat[i]));
+            for i in self.sector_range(s) {
+                let r = &self.records[i];
+                let d = metric.point_distance_m(from_micro(r.lon), from_micro(r.lat));
                 if d <= radius_m {
                     hits.push((i, d));
                 }
@@ -223,15 +275,22 @@ impl PostcodeIndex {
             .collect()
     }
 
+    /// The postcode at position `i` of the index (in postcode order), if any.
+    pub fn postcode_at(&self, i: usize) -> Option<Postcode> {
+        if i >= self.len() {
+            return None;
+        }
+        let o = self.outcode_start.partition_point(|&start| start as usize <= i) - 1;
+        Some(self.found(o, i).postcode)
+    }
+
     /// Bytes of postcode data held in memory (the per-postcode arrays and tables).
     pub fn memory_bytes(&self) -> usize {
         self.outcodes.len() * 4
             + self.outcode_start.len() * 4
-            + self.sectors.len() * 20
-            + self.inward.len() * 2
-            + self.lon.len() * 4
-            + self.lat.len() * 4
-            + self.areas.len() * 2
+            + self.outcode_sectors.len() * 4
+            + self.sectors.len() * std::mem::size_of::<Sector>()
+            + self.records.len() * std::mem::size_of::<Record>()
     }
 }
 
@@ -266,6 +325,11 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_record_is_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<Record>(), 12);
+    }
+
+    #[test]
     fn areas_pack_and_unpack() {
         let a = Areas::new(Some(18), Some(43), 6);
         assert_eq!((a.alliance(), a.stp(), a.country()), (Some(18), Some(43), 6));
@@ -291,7 +355,8 @@ pub(crate) mod tests {
         let names: Vec<String> = near.iter().map(|(f, _)| f.postcode.to_string()).collect();
         assert_eq!(names, ["LS1 1AZ", "LS1 1BA", "LS2 7AA"]);
         assert_eq!(near[0].1, 0.0);
-        assert_eq!(idx.nearest(-1.5492, 53.7997, 100.0, 10).len(), 2);
+        assert_eq!(idx.nearest(-1.5492, 53.7997, 120.0, 10).len(), 2);
+        assert_eq!(idx.nearest(-1.5492, 53.7997, 100.0, 10).len(), 1);
         assert_eq!(idx.nearest(-1.5492, 53.7997, 2000.0, 1).len(), 1);
     }
 }
