@@ -6,6 +6,7 @@
 pub mod api;
 pub mod data;
 pub mod locate;
+pub mod maplayers;
 pub mod postcode;
 pub mod service;
 pub mod spatial;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::data::{DataError, Dataset};
 use crate::locate::Locator;
+use crate::maplayers::MapLayers;
 use crate::postcode::cache::{self, PostcodeLoadError};
 use crate::postcode::PostcodeIndex;
 use crate::views::LookupResult;
@@ -17,6 +18,8 @@ pub struct Service {
     pub locator: Locator,
     /// `None` when the service runs without postcodes.
     pub postcodes: Option<PostcodeIndex>,
+    /// The map's boundary documents, built on first request (not on the start-up path).
+    map_layers: std::sync::OnceLock<MapLayers>,
 }
 
 /// Where the postcode index comes from.
@@ -82,6 +85,7 @@ impl Service {
             data,
             locator,
             postcodes: None,
+            map_layers: std::sync::OnceLock::new(),
         })
     }
 
@@ -101,6 +105,18 @@ impl Service {
             }
         }
         Ok(service)
+    }
+
+    pub fn map_layers(&self) -> &MapLayers {
+        self.map_layers.get_or_init(|| {
+            let started = Instant::now();
+            let layers = MapLayers::build(&self.data);
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "map boundary documents built"
+            );
+            layers
+        })
     }
 
     /// Looks up a point already validated as finite and in WGS84 range.

@@ -2,11 +2,13 @@
 
 pub mod areas;
 pub mod body;
+pub mod boundaries;
 pub mod error;
 pub mod lookup;
 pub mod openapi;
 pub mod params;
 pub mod postcodes;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -24,12 +26,18 @@ use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     current: Arc<ArcSwap<Service>>,
+    pub web: Arc<web::WebConfig>,
 }
 
 impl AppState {
     pub fn new(service: Service) -> Self {
+        Self::with_web(service, web::WebConfig::from_env())
+    }
+
+    pub fn with_web(service: Service, web: web::WebConfig) -> Self {
         AppState {
             current: Arc::new(ArcSwap::from_pointee(service)),
+            web: Arc::new(web),
         }
     }
 
@@ -42,7 +50,12 @@ impl AppState {
 /// The routes table. Everything the service answers is listed here.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/docs", get(web::docs))
+        .route("/assets/{name}", get(web::asset))
         .route("/healthz", get(healthz))
+        .route("/api/v1/config", get(web::config))
+        .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
         .route("/api/v1/alliances", get(areas::list_alliances))
         .route("/api/v1/alliances/{code}", get(areas::get_alliance))

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{areas, error, lookup, postcodes};
+use super::{areas, boundaries, error, lookup, postcodes, web};
 
 pub const ATTRIBUTION: &str = "Contains public sector information licensed under the Open Government Licence v3.0. \
 Contains OS data © Crown copyright and database right 2018. Contains Royal Mail data © Royal Mail copyright and database right 2018. \
@@ -36,6 +36,8 @@ Contains National Statistics data © Crown copyright and database right 2018.",
         postcodes::post_postcodes,
         postcodes::nearby_postcodes,
         postcodes::get_outcode,
+        boundaries::boundaries,
+        web::config,
     ),
     components(schemas(error::Problem))
 )]

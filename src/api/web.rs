@@ -1,0 +1,145 @@
+//! The web page, its API docs page and their assets, embedded in the binary.
+//!
+//! Only the files in [`ASSETS`] are served, looked up by exact name: there is no file system
+//! access, so no path can reach anything else (`../`, encoded dots, NUL bytes, backslashes).
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::AppState;
+use crate::maplayers::asset::Asset;
+
+const NO_CACHE: &str = "no-cache";
+
+/// (name under /assets/, content type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/app.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../web/style.css"),
+    ),
+    (
+        "docs.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/docs.js"),
+    ),
+    (
+        "docs.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../web/docs.css"),
+    ),
+    (
+        "maplibre-gl.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js"),
+    ),
+    (
+        "maplibre-gl-csp-worker.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/node_modules/maplibre-gl/dist/maplibre-gl-csp-worker.js"),
+    ),
+    (
+        "maplibre-gl.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../web/node_modules/maplibre-gl/dist/maplibre-gl.css"),
+    ),
+];
+
+const PAGES: &[(&str, &[u8])] = &[
+    ("index", include_bytes!("../../web/index.html")),
+    ("docs", include_bytes!("../../web/docs.html")),
+];
+
+fn assets() -> &'static Vec<Asset> {
+    static ASSET_CACHE: OnceLock<Vec<Asset>> = OnceLock::new();
+    ASSET_CACHE.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(_, ct, b)| Asset::new(b.to_vec(), ct, NO_CACHE))
+            .collect()
+    })
+}
+
+fn pages() -> &'static Vec<Asset> {
+    static PAGE_CACHE: OnceLock<Vec<Asset>> = OnceLock::new();
+    PAGE_CACHE.get_or_init(|| {
+        PAGES
+            .iter()
+            .map(|(_, b)| Asset::new(b.to_vec(), "text/html; charset=utf-8", NO_CACHE))
+            .collect()
+    })
+}
+
+fn page(name: &str, headers: &HeaderMap, query: Option<String>, allowed: &[&str]) -> Result<Response, ApiError> {
+    // The map page keeps its state in ?postcode= or ?lon=&lat=; nothing else is expected.
+    Params::parse(query.as_deref(), allowed)?;
+    let i = PAGES.iter().position(|(n, _)| *n == name).unwrap_or(0);
+    Ok(pages()[i].respond(headers))
+}
+
+pub async fn index(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    page("index", &headers, q, &["postcode", "lon", "lat"])
+}
+
+pub async fn docs(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    page("docs", &headers, q, &[])
+}
+
+pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let i = ASSETS
+        .iter()
+        .position(|(n, _, _)| *n == name)
+        .ok_or_else(|| ApiError::not_found("no such asset"))?;
+    Ok(assets()[i].respond(&headers))
+}
+
+/// Map settings from the environment: an optional basemap, off by default.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct WebConfig {
+    /// A raster tile URL template (`…/{z}/{x}/{y}.png`) and its attribution, or null.
+    pub basemap: Option<Basemap>,
+    /// The attribution the data's licence requires.
+    pub attribution: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Basemap {
+    pub tiles: String,
+    pub attribution: String,
+}
+
+pub const BASEMAP_ENV: &str = "ALLIANCE_MAP_BASEMAP_URL";
+pub const BASEMAP_ATTRIBUTION_ENV: &str = "ALLIANCE_MAP_BASEMAP_ATTRIBUTION";
+
+impl WebConfig {
+    pub fn from_env() -> Self {
+        let tiles = std::env::var(BASEMAP_ENV).ok().filter(|t| !t.trim().is_empty());
+        WebConfig {
+            basemap: tiles.map(|tiles| Basemap {
+                tiles,
+                attribution: std::env::var(BASEMAP_ATTRIBUTION_ENV).unwrap_or_default(),
+            }),
+            attribution: super::openapi::ATTRIBUTION,
+        }
+    }
+}
+
+/// The map page's settings.
+#[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig)))]
+pub async fn config(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<WebConfig>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    Ok(Json(state.web.as_ref().clone()))
+}
