@@ -348,7 +348,9 @@ async fn serve(addr: String, service: Service) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, "serving; map at http://{local}/");
-    axum::serve(listener, api::app(AppState::new(service)))
+    let state = AppState::new(service);
+    state.warm_up();
+    axum::serve(listener, api::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");

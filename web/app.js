@@ -64,8 +64,9 @@
     attributionControl: false,
     style: { version: 8, sources: {}, layers: [{ id: "sea", type: "background", paint: { "background-color": "#cfe3ef" } }] },
   });
+  timings.map = map; // for the browser tests
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
-  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") }));
+  map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 600, customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") }));
   map.getCanvas().setAttribute("aria-label", "Interactive map; the list of alliances beside it carries the same information.");
 
   function addLayers(config) {

@@ -1,6 +1,6 @@
 //! `/api/v1/alliances…` and `/api/v1/stps…`: the areas, how they relate, their geometry.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use geo::Rect;
@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
+use super::extract::PathText;
 use super::params::Params;
 use super::AppState;
 use crate::data::{Alliance, AllianceKind, Dataset, Stp};
@@ -162,7 +163,7 @@ pub async fn list_alliances(State(state): State<AppState>, RawQuery(q): RawQuery
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_alliance(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    PathText(code): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     no_query(q)?;
@@ -188,7 +189,7 @@ pub async fn list_stps(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_stp(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    PathText(code): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     no_query(q)?;
@@ -217,7 +218,7 @@ fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> 
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn alliance_geometry(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    PathText(code): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     no_query(q)?;
@@ -236,7 +237,7 @@ pub async fn alliance_geometry(
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn stp_geometry(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    PathText(code): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     no_query(q)?;

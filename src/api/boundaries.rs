@@ -1,10 +1,11 @@
 //! `GET /api/v1/boundaries/{layer}.geojson?detail=overview|full`: what the map draws.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::error::ApiError;
+use super::extract::PathText;
 use super::params::Params;
 use super::AppState;
 use crate::maplayers::{Detail, Layer};
@@ -25,7 +26,7 @@ use crate::maplayers::{Detail, Layer};
     ))]
 pub async fn boundaries(
     State(state): State<AppState>,
-    Path(layer): Path<String>,
+    PathText(layer): PathText,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -4,6 +4,7 @@ pub mod areas;
 pub mod body;
 pub mod boundaries;
 pub mod error;
+pub mod extract;
 pub mod lookup;
 pub mod openapi;
 pub mod params;
@@ -39,6 +40,15 @@ impl AppState {
             current: Arc::new(ArcSwap::from_pointee(service)),
             web: Arc::new(web),
         }
+    }
+
+    /// Builds the map's boundary documents in the background, so the first page view
+    /// does not wait for them (they are not needed to start serving).
+    pub fn warm_up(&self) {
+        let service = self.service();
+        std::thread::spawn(move || {
+            service.map_layers();
+        });
     }
 
     /// The data generation to answer this request from.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::body;
 use super::error::{ApiError, Problem};
+use super::extract::PathText;
 use super::params::{self, Params};
 use super::AppState;
 use crate::data::AllianceKind;
@@ -54,7 +55,7 @@ fn find(index: &PostcodeIndex, raw: &str) -> Result<Found, ApiError> {
     ))]
 pub async fn get_postcode(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PathText(raw): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(q.as_deref(), &[])?;
@@ -185,7 +186,7 @@ pub struct Centroid {
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_outcode(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PathText(raw): PathText,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(q.as_deref(), &[])?;

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::extract::PathText;
 use super::params::Params;
 use super::AppState;
 use crate::maplayers::asset::Asset;
@@ -41,6 +42,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("../../web/docs.css"),
     ),
+    ("favicon.svg", "image/svg+xml", include_bytes!("../../web/favicon.svg")),
     (
         "maplibre-gl.js",
         "text/javascript; charset=utf-8",
@@ -98,7 +100,7 @@ pub async fn docs(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response,
     page("docs", &headers, q, &[])
 }
 
-pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn asset(PathText(name): PathText, headers: HeaderMap) -> Result<Response, ApiError> {
     let i = ASSETS
         .iter()
         .position(|(n, _, _)| *n == name)

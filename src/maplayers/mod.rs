@@ -51,7 +51,7 @@ impl MapLayers {
         let (together, countries_overview) = rayon::join(
             || simplify::simplify_together(&[alliances.clone(), stps.clone()], OVERVIEW_TOLERANCE),
             // The backdrop is decoration: coarser still.
-            || simplify::simplify_together(&[countries.clone()], OVERVIEW_TOLERANCE * 2.0),
+            || simplify::simplify_together(std::slice::from_ref(&countries), OVERVIEW_TOLERANCE * 2.0),
         );
         let colours: Vec<&'static str> = palette::assign(data.alliances.len(), &together.neighbours)
             .into_iter()

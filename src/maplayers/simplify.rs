@@ -56,7 +56,7 @@ pub fn simplify_together(layers: &[Vec<&MultiPolygon<f64>>], epsilon: f64) -> Si
                         .map(|p| {
                             std::iter::once(p.exterior())
                                 .chain(p.interiors())
-                                .map(|r| open_ring(r))
+                                .map(open_ring)
                                 .collect()
                         })
                         .collect()

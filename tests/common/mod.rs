@@ -51,6 +51,7 @@ pub fn server_with_postcodes() -> &'static str {
 
 /// Serves `state` on a fresh loopback port from a runtime of its own; returns the base URL.
 pub fn start(state: AppState) -> String {
+    state.warm_up();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,32 @@
+//! Extractors whose rejections are problems (axum's own answer in plain text).
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+
+/// Longest path segment accepted; codes and postcodes are a few characters.
+pub const MAX_SEGMENT_LEN: usize = 64;
+
+/// The single path parameter of a route, decoded as UTF-8 and length-capped.
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::parameter("path", format!("the path is not valid: {e}")))?;
+        if text.len() > MAX_SEGMENT_LEN {
+            return Err(ApiError::parameter(
+                "path",
+                format!(
+                    "a path segment may be at most {MAX_SEGMENT_LEN} bytes, got {}",
+                    text.len()
+                ),
+            ));
+        }
+        Ok(PathText(text))
+    }
+}
