@@ -1,12 +1,13 @@
-//! Point lookup (alliance + STP) over random points in England's bounding box.
-//!
-//! Run: `cargo bench --bench lookup`. Figures and method: docs/PERFORMANCE.md.
+//! Point lookup (alliance + STP): the grid-accelerated `locate` against the exact R-tree
+//! path, over random points in England's bounding box, random points inside England and the
+//! 1.7 M postcode locations. Run: `cargo bench --bench lookup`. Results: docs/PERFORMANCE.md.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use alliance_map::service::{Options, Service};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 /// England's bounding box (from the alliance boundaries, rounded outwards).
@@ -32,36 +33,57 @@ fn random_points(n: usize, seed: u64) -> Vec<(f64, f64)> {
 
 fn bench_lookup(c: &mut Criterion) {
     let service = Service::load(&data_dir(), &Options::default()).expect("data loads");
-    let points = random_points(100_000, 1);
-    let mut i = 0;
-    let mut group = c.benchmark_group("point_lookup");
-    group.bench_function("locate/random_england_bbox", |b| {
-        b.iter_batched(
-            || {
-                i = (i + 1) % points.len();
-                points[i]
-            },
-            |(x, y)| black_box(service.locator.locate(x, y)),
-            BatchSize::SmallInput,
-        )
-    });
-    // Points known to be inside England: the common case for real traffic.
-    let inland: Vec<_> = points
+    let locator = &service.locator;
+    let random = random_points(100_000, 1);
+    let inland: Vec<_> = random
         .iter()
         .copied()
-        .filter(|&(x, y)| service.locator.locate(x, y).stp.is_some())
+        .filter(|&(x, y)| locator.locate(x, y).stp.is_some())
         .collect();
-    let mut j = 0;
-    group.bench_function("locate/random_inside_england", |b| {
-        b.iter_batched(
-            || {
-                j = (j + 1) % inland.len();
-                inland[j]
-            },
-            |(x, y)| black_box(service.locator.locate(x, y)),
-            BatchSize::SmallInput,
-        )
-    });
+    let source = data_dir().join("postcodes/codepo_gb.zip");
+    let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
+    let mut postcodes: Vec<(f64, f64)> = alliance_map::postcode::cache::load_or_build(&source, &service, &cache_dir)
+        .map(|idx| {
+            idx.records()
+                .iter()
+                .map(|r| (r.lon as f64 / 1e6, r.lat as f64 / 1e6))
+                .collect()
+        })
+        .unwrap_or_default();
+    postcodes.shuffle(&mut rand::rngs::StdRng::seed_from_u64(9));
+    println!(
+        "grid: {:.1} % of cells answered directly, {} bytes",
+        locator.grid().coverage() * 100.0,
+        locator.grid().memory_bytes()
+    );
+
+    let mut group = c.benchmark_group("point_lookup");
+    let series = [
+        ("random_england_bbox", &random),
+        ("random_inside_england", &inland),
+        ("postcode_locations", &postcodes),
+    ];
+    for (name, points) in series {
+        if points.is_empty() {
+            continue;
+        }
+        let mut i = 0;
+        group.bench_function(format!("fast/{name}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % points.len();
+                let (x, y) = points[i];
+                black_box(locator.locate(black_box(x), black_box(y)))
+            })
+        });
+        let mut j = 0;
+        group.bench_function(format!("exact/{name}"), |b| {
+            b.iter(|| {
+                j = (j + 1) % points.len();
+                let (x, y) = points[j];
+                black_box(locator.locate_exact(black_box(x), black_box(y)))
+            })
+        });
+    }
     group.finish();
 }
 

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::data::Dataset;
+use crate::spatial::grid::{Grid, GridInputs};
 use crate::spatial::LayerIndex;
 
 pub const DEFAULT_TOLERANCE_M: f64 = 2000.0;
@@ -41,7 +42,55 @@ pub struct Located {
     pub country: Option<u16>,
 }
 
+/// The exact lookup ([`Locator::locate_exact`]) with a grid in front answering most points
+/// at once ([`Locator::locate`]).
 pub struct Locator {
+    grid: Grid<Located>,
+    exact: ExactLocator,
+}
+
+/// Grid resolution: 2048 × 2048 cells of about 250 × 330 m over England.
+pub const GRID_CELLS: usize = 2048;
+
+impl Locator {
+    pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
+        let exact = ExactLocator::new(data, tolerance_m);
+        let grid = exact.build_grid(GRID_CELLS);
+        Locator { grid, exact }
+    }
+
+    /// Same answer as [`Locator::locate_exact`], from the grid when the point's cell has one.
+    #[inline]
+    pub fn locate(&self, lon: f64, lat: f64) -> Located {
+        match self.grid.get(lon, lat) {
+            Some(hit) => *hit,
+            None => self.exact.locate(lon, lat),
+        }
+    }
+
+    /// The lookup without the grid: R-tree candidates and exact point-in-polygon tests.
+    pub fn locate_exact(&self, lon: f64, lat: f64) -> Located {
+        self.exact.locate(lon, lat)
+    }
+
+    pub fn grid(&self) -> &Grid<Located> {
+        &self.grid
+    }
+
+    pub fn tolerance_m(&self) -> f64 {
+        self.exact.tolerance_m
+    }
+
+    pub fn alliance_layer(&self) -> &LayerIndex {
+        &self.exact.alliances
+    }
+
+    pub fn stp_layer(&self) -> &LayerIndex {
+        &self.exact.stps
+    }
+}
+
+pub struct ExactLocator {
     alliances: LayerIndex,
     stps: LayerIndex,
     countries: LayerIndex,
@@ -51,7 +100,7 @@ pub struct Locator {
     tolerance_m: f64,
 }
 
-impl Locator {
+impl ExactLocator {
     pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
         let ((alliances, stps), countries) = rayon::join(
             || {
@@ -62,7 +111,7 @@ impl Locator {
             },
             || LayerIndex::new(data.countries.iter().map(|c| &c.geometry)),
         );
-        Locator {
+        ExactLocator {
             alliances,
             stps,
             countries,
@@ -80,16 +129,43 @@ impl Locator {
         }
     }
 
-    pub fn tolerance_m(&self) -> f64 {
-        self.tolerance_m
-    }
-
-    pub fn alliance_layer(&self) -> &LayerIndex {
-        &self.alliances
-    }
-
-    pub fn stp_layer(&self) -> &LayerIndex {
-        &self.stps
+    fn build_grid(&self, cells: usize) -> Grid<Located> {
+        // England's STPs, plus the tolerance, plus a margin.
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for p in self.stps.parts() {
+            bbox = [
+                bbox[0].min(p.bbox[0]),
+                bbox[1].min(p.bbox[1]),
+                bbox[2].max(p.bbox[2]),
+                bbox[3].max(p.bbox[3]),
+            ];
+        }
+        let margin = 0.1;
+        let inputs = GridInputs {
+            bbox: [bbox[0] - margin, bbox[1] - margin, bbox[2] + margin, bbox[3] + margin],
+            nx: cells,
+            ny: cells,
+            layers: vec![&self.alliances, &self.stps, &self.countries],
+            distance_layer: &self.stps,
+            tolerance_m: self.tolerance_m,
+        };
+        Grid::build(&inputs, |x, y| {
+            let exact = self.locate(x, y);
+            if exact.kind == MatchKind::Contains {
+                return (exact, true);
+            }
+            // Uncovered region: outside, in whatever country the region lies in. In another
+            // nation that holds everywhere; elsewhere only beyond the tolerance of an STP.
+            let country = self.countries.covering(x, y).first();
+            let outside = Located {
+                kind: MatchKind::Outside,
+                distance_m: 0.0,
+                alliance: None,
+                stp: None,
+                country,
+            };
+            (outside, country.is_some() && country != self.england)
+        })
     }
 
     /// The lookup for a point already known to be finite and in range.

@@ -4,6 +4,7 @@
 //! - [`layer`]: an R-tree over the parts of one layer (alliances, STPs or countries);
 //! - [`metric`]: metres around a point.
 
+pub mod grid;
 pub mod layer;
 pub mod metric;
 pub mod part;

@@ -10,7 +10,7 @@ use geo::Polygon;
 use super::metric::LocalMetric;
 
 /// An edge `[ax, ay, bx, by]`.
-type Edge = [f64; 4];
+pub type Edge = [f64; 4];
 
 pub struct Part {
     /// Index of the area this part belongs to within its layer.
@@ -101,6 +101,11 @@ impl Part {
     fn stripe(&self, k: usize) -> impl Iterator<Item = &Edge> {
         let (a, b) = (self.stripe_start[k] as usize, self.stripe_start[k + 1] as usize);
         self.stripe_edges[a..b].iter().map(|&i| &self.edges[i as usize])
+    }
+
+    /// Every edge, `[ax, ay, bx, by]`.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
     }
 
     pub fn bbox_contains(&self, x: f64, y: f64) -> bool {

@@ -1,0 +1,225 @@
+//! A precomputed grid over England that answers most lookups with one array read.
+//!
+//! The grid's cells are marked when any edge of the alliance, STP or country layers touches
+//! them (conservatively, with a small margin). An unmarked cell lies wholly inside one face
+//! of the overlaid layers, so every point in it has the same covering areas: connected
+//! runs of unmarked cells (flood fill) share one answer, computed once at a representative
+//! point by the exact locator. Cells whose answer would depend on the distance to the nearest
+//! area (within the tolerance of an STP edge, outside England) stay unanswered, as do marked
+//! cells; those points take the exact path. Answers are therefore identical to the exact
+//! locator's; a test checks this on a million points.
+
+use super::layer::LayerIndex;
+
+/// Cell value 0: take the exact path.
+const SLOW: u16 = 0;
+
+pub struct Grid<A> {
+    x0: f64,
+    y0: f64,
+    /// Cells per degree.
+    sx: f64,
+    sy: f64,
+    nx: usize,
+    ny: usize,
+    cells: Vec<u16>,
+    /// `answers[v - 1]` for cell value `v`.
+    answers: Vec<A>,
+}
+
+/// What the grid needs from the exact locator while building.
+pub struct GridInputs<'a> {
+    /// `[min_x, min_y, max_x, max_y]` to cover.
+    pub bbox: [f64; 4],
+    pub nx: usize,
+    pub ny: usize,
+    /// Layers whose edges split the plane into faces of constant answer.
+    pub layers: Vec<&'a LayerIndex>,
+    /// The layer whose distance matters to the answer, and how far.
+    pub distance_layer: &'a LayerIndex,
+    pub tolerance_m: f64,
+}
+
+/// Fraction of a cell added around each edge when marking, against rounding.
+const EPS: f64 = 1e-6;
+
+impl<A: Clone + PartialEq> Grid<A> {
+    /// `answer(x, y)` gives, for a point of an unmarked cell, the answer for its whole region
+    /// and whether that answer also holds in the region's cells near the distance layer
+    /// (`false` when, near it, the answer would depend on the distance).
+    pub fn build(inputs: &GridInputs, answer: impl Fn(f64, f64) -> (A, bool)) -> Self {
+        let [bx0, by0, bx1, by1] = inputs.bbox;
+        let (nx, ny) = (inputs.nx, inputs.ny);
+        let (sx, sy) = (nx as f64 / (bx1 - bx0), ny as f64 / (by1 - by0));
+        let mut grid = Grid {
+            x0: bx0,
+            y0: by0,
+            sx,
+            sy,
+            nx,
+            ny,
+            cells: vec![SLOW; nx * ny],
+            answers: Vec::new(),
+        };
+        let mut marked = vec![false; nx * ny];
+        for layer in &inputs.layers {
+            for part in layer.parts() {
+                for e in part.edges() {
+                    grid.mark_edge(e, &mut marked);
+                }
+            }
+        }
+        let mut edge_cells = vec![false; nx * ny];
+        for part in inputs.distance_layer.parts() {
+            for e in part.edges() {
+                grid.mark_edge(e, &mut edge_cells);
+            }
+        }
+        let near = grid.dilate(&edge_cells, inputs.tolerance_m);
+
+        // Flood fill the unmarked cells; one exact answer per region.
+        let mut region = vec![u32::MAX; nx * ny];
+        let mut stack = Vec::new();
+        for start in 0..nx * ny {
+            if marked[start] || region[start] != u32::MAX {
+                continue;
+            }
+            let (cx, cy) = (start % nx, start / nx);
+            let (x, y) = grid.centre(cx, cy);
+            let (a, holds_near) = answer(x, y);
+            let value = match grid.answers.iter().position(|b| *b == a) {
+                Some(i) => i as u16 + 1,
+                None if grid.answers.len() < u16::MAX as usize - 1 => {
+                    grid.answers.push(a);
+                    grid.answers.len() as u16
+                }
+                None => SLOW,
+            };
+            let needs_far = !holds_near;
+            stack.push(start);
+            region[start] = start as u32;
+            while let Some(c) = stack.pop() {
+                if !(needs_far && near[c]) {
+                    grid.cells[c] = value;
+                }
+                let (cx, cy) = (c % nx, c / nx);
+                let neighbours = [
+                    (cx > 0).then(|| c - 1),
+                    (cx + 1 < nx).then(|| c + 1),
+                    (cy > 0).then(|| c - nx),
+                    (cy + 1 < ny).then(|| c + nx),
+                ];
+                for n in neighbours.into_iter().flatten() {
+                    if !marked[n] && region[n] == u32::MAX {
+                        region[n] = start as u32;
+                        stack.push(n);
+                    }
+                }
+            }
+        }
+        grid
+    }
+
+    fn centre(&self, cx: usize, cy: usize) -> (f64, f64) {
+        (
+            self.x0 + (cx as f64 + 0.5) / self.sx,
+            self.y0 + (cy as f64 + 0.5) / self.sy,
+        )
+    }
+
+    /// Marks every cell the segment passes through or touches, with a margin of `EPS` cells.
+    fn mark_edge(&self, e: &[f64; 4], marked: &mut [bool]) {
+        let (ax, ay) = ((e[0] - self.x0) * self.sx, (e[1] - self.y0) * self.sy);
+        let (bx, by) = ((e[2] - self.x0) * self.sx, (e[3] - self.y0) * self.sy);
+        let (lo_x, hi_x) = (ax.min(bx), ax.max(bx));
+        let clamp_x = |v: f64| v.floor().clamp(0.0, (self.nx - 1) as f64) as usize;
+        let clamp_y = |v: f64| v.floor().clamp(0.0, (self.ny - 1) as f64) as usize;
+        if hi_x + EPS < 0.0 || lo_x - EPS >= self.nx as f64 || ax.max(bx).is_nan() {
+            return;
+        }
+        let y_at = |x: f64| {
+            if bx == ax {
+                ay
+            } else {
+                ay + (by - ay) * (x - ax) / (bx - ax)
+            }
+        };
+        for cx in clamp_x(lo_x - EPS)..=clamp_x(hi_x + EPS) {
+            // The part of the segment over this column.
+            let (xa, xb) = ((cx as f64).max(lo_x), ((cx + 1) as f64).min(hi_x));
+            let (ya, yb) = if bx == ax { (ay, by) } else { (y_at(xa), y_at(xb)) };
+            let (lo_y, hi_y) = (ya.min(yb) - EPS, ya.max(yb) + EPS);
+            if hi_y < 0.0 || lo_y >= self.ny as f64 {
+                continue;
+            }
+            for cy in clamp_y(lo_y)..=clamp_y(hi_y) {
+                marked[cy * self.nx + cx] = true;
+            }
+        }
+    }
+
+    /// Cells within `metres` (plus a cell) of a marked cell, by a box test on prefix sums.
+    fn dilate(&self, marked: &[bool], metres: f64) -> Vec<bool> {
+        let (nx, ny) = (self.nx, self.ny);
+        // Smallest cell width is at the grid's northern edge.
+        let north = (self.y0 + ny as f64 / self.sy).to_radians().cos();
+        let cell_w = 111_195.0 * north / self.sx;
+        let cell_h = 111_195.0 / self.sy;
+        let kx = (metres / cell_w).ceil() as usize + 1;
+        let ky = (metres / cell_h).ceil() as usize + 1;
+        let mut sum = vec![0u32; (nx + 1) * (ny + 1)];
+        for y in 0..ny {
+            for x in 0..nx {
+                sum[(y + 1) * (nx + 1) + x + 1] =
+                    marked[y * nx + x] as u32 + sum[y * (nx + 1) + x + 1] + sum[(y + 1) * (nx + 1) + x]
+                        - sum[y * (nx + 1) + x];
+            }
+        }
+        let mut near = vec![false; nx * ny];
+        for y in 0..ny {
+            let (y0, y1) = (y.saturating_sub(ky), (y + ky + 1).min(ny));
+            for x in 0..nx {
+                let (x0, x1) = (x.saturating_sub(kx), (x + kx + 1).min(nx));
+                let s = sum[y1 * (nx + 1) + x1] + sum[y0 * (nx + 1) + x0]
+                    - sum[y0 * (nx + 1) + x1]
+                    - sum[y1 * (nx + 1) + x0];
+                near[y * nx + x] = s > 0;
+            }
+        }
+        near
+    }
+
+    /// The cached answer for a point, or `None` when it must take the exact path.
+    #[inline]
+    pub fn get(&self, x: f64, y: f64) -> Option<&A> {
+        let fx = (x - self.x0) * self.sx;
+        let fy = (y - self.y0) * self.sy;
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
+            return None;
+        }
+        let v = self.cells[fy as usize * self.nx + fx as usize];
+        if v == SLOW {
+            None
+        } else {
+            self.answers.get(v as usize - 1)
+        }
+    }
+
+    /// The south-west corner of cell (`cx`, `cy`): a point on four cells' shared boundary.
+    pub fn cell_corner(&self, cx: usize, cy: usize) -> (f64, f64) {
+        (self.x0 + cx as f64 / self.sx, self.y0 + cy as f64 / self.sy)
+    }
+
+    pub fn size(&self) -> (usize, usize) {
+        (self.nx, self.ny)
+    }
+
+    /// Share of cells answered directly.
+    pub fn coverage(&self) -> f64 {
+        self.cells.iter().filter(|&&c| c != SLOW).count() as f64 / self.cells.len() as f64
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.cells.len() * 2 + self.answers.len() * std::mem::size_of::<A>()
+    }
+}
