@@ -84,11 +84,16 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Append alliance and STP columns to a CSV by its postcode column.
+    /// Append alliance and STP columns to a CSV, by its postcode column or by its longitude
+    /// and latitude columns.
     Annotate {
         input: PathBuf,
-        #[arg(long, value_name = "NAME")]
-        postcode_column: String,
+        #[arg(long, value_name = "NAME", required_unless_present = "lon_column", conflicts_with_all = ["lon_column", "lat_column"])]
+        postcode_column: Option<String>,
+        #[arg(long, value_name = "NAME", requires = "lat_column")]
+        lon_column: Option<String>,
+        #[arg(long, value_name = "NAME", requires = "lon_column")]
+        lat_column: Option<String>,
         /// Output CSV (default: standard output).
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -276,12 +281,32 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Annotate {
             input,
             postcode_column,
+            lon_column,
+            lat_column,
             output,
             data,
             postcodes,
         } => {
-            let service = load(&data, Some(&postcodes))?;
-            annotate_csv(&service, &input, &postcode_column, output.as_deref())
+            let service = load(&data, postcode_column.is_some().then_some(&postcodes))?;
+            let by = match (&postcode_column, &lon_column, &lat_column) {
+                (Some(column), _, _) => annotate::By::Postcode {
+                    column,
+                    index: service.postcodes.as_ref().ok_or_else(|| {
+                        Failure::Data("no postcode file in the data directory; give --postcodes FILE".into())
+                    })?,
+                },
+                (None, Some(lon), Some(lat)) => annotate::By::Point {
+                    lon,
+                    lat,
+                    locator: &service.locator,
+                },
+                _ => {
+                    return Err(Failure::Usage(
+                        "give --postcode-column, or --lon-column and --lat-column".into(),
+                    ))
+                }
+            };
+            annotate_csv(&service, &input, by, output.as_deref())
         }
         Command::CheckData { data } => {
             let service = load(&data, None)?;
@@ -290,11 +315,7 @@ fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
-fn annotate_csv(service: &Service, input: &Path, column: &str, output: Option<&Path>) -> Result<(), Failure> {
-    let index = service
-        .postcodes
-        .as_ref()
-        .ok_or_else(|| Failure::Data("no postcode file in the data directory; give --postcodes FILE".into()))?;
+fn annotate_csv(service: &Service, input: &Path, by: annotate::By, output: Option<&Path>) -> Result<(), Failure> {
     let reader =
         std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
     let writer: Box<dyn Write> = match output {
@@ -308,14 +329,13 @@ fn annotate_csv(service: &Service, input: &Path, column: &str, output: Option<&P
     let stats = annotate::annotate(
         std::io::BufReader::with_capacity(1 << 16, reader),
         std::io::BufWriter::with_capacity(1 << 16, writer),
-        column,
-        index,
+        by,
         &service.data,
         |line, value, why| {
             reported += 1;
             if reported <= SHOWN {
                 let why = match why {
-                    annotate::Unmatched::Malformed => "not a valid postcode",
+                    annotate::Unmatched::Malformed => "not a valid postcode or point",
                     annotate::Unmatched::NotFound => "postcode not found",
                     annotate::Unmatched::NoArea => "not in an English alliance",
                 };

@@ -143,7 +143,7 @@ fn annotate_keeps_every_row_and_reports_unmatched_ones() {
     assert_eq!(&rows[5][5], "Peninsula");
     assert!(err.contains("\"EH1 1YZ\": not in an English alliance"), "{err}");
     assert!(err.contains("\"ZZ99 9ZZ\": postcode not found"), "{err}");
-    assert!(err.contains("\"LS1-1AZ\": not a valid postcode"), "{err}");
+    assert!(err.contains("\"LS1-1AZ\": not a valid postcode or point"), "{err}");
     assert!(err.contains("6 rows: 3 matched, 3 unmatched"), "{err}");
 }
 
@@ -161,4 +161,33 @@ fn annotate_names_a_missing_column() {
         err.contains("no column \"pcd\"; its columns are: id, practice name, postcode, notes"),
         "{err}"
     );
+}
+
+#[test]
+fn annotate_by_coordinates() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("points.csv");
+    std::fs::write(
+        &input,
+        "name,x,y\nLeeds,-1.5492,53.7997\nEdinburgh,-3.1883,55.9533\nbad,abc,53\nSwindon,-1.7797,51.5558\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(bin()
+        .arg("annotate")
+        .arg(&input)
+        .args(["--lon-column", "x", "--lat-column", "y"])
+        .arg("--data")
+        .arg(common::data_dir()));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "name,x,y,alliance_code,alliance_name,stp_code,stp_name");
+    assert!(
+        lines[1].starts_with("Leeds,-1.5492,53.7997,E56000003,West Yorkshire,E54000005,"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "Edinburgh,-3.1883,55.9533,,,,");
+    assert_eq!(lines[3], "bad,abc,53,,,,");
+    assert!(lines[4].contains("E56000013"), "{}", lines[4]);
+    assert!(err.contains("4 rows: 2 matched, 2 unmatched"), "{err}");
 }

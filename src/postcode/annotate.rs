@@ -1,13 +1,15 @@
-//! `alliance-map annotate`: stream a CSV, append each row's alliance and STP by postcode.
+//! `alliance-map annotate`: stream a CSV, append each row's alliance and STP, by postcode or
+//! by longitude/latitude columns.
 //!
-//! Every input row is written out, in order; rows whose postcode is malformed, unknown or
-//! outside England get empty area columns and are reported.
+//! Every input row is written out, in order; rows whose postcode or point is malformed,
+//! unknown or outside England get empty area columns and are reported.
 
 use std::io::{Read, Write};
 
 use super::index::PostcodeIndex;
 use super::parse::Postcode;
 use crate::data::Dataset;
+use crate::locate::Locator;
 
 pub const ADDED_COLUMNS: [&str; 4] = ["alliance_code", "alliance_name", "stp_code", "stp_name"];
 
@@ -38,13 +40,24 @@ pub struct AnnotateStats {
     pub no_area: u64,
 }
 
+/// What each row is looked up by.
+pub enum By<'a> {
+    /// A postcode column, looked up in the postcode index.
+    Postcode { column: &'a str, index: &'a PostcodeIndex },
+    /// Longitude and latitude columns, looked up by the point locator.
+    Point {
+        lon: &'a str,
+        lat: &'a str,
+        locator: &'a Locator,
+    },
+}
+
 /// Annotates `input` into `output`; `report(line, value, why)` hears of each unmatched row
 /// (`line` is the 1-based line of the record in the input).
 pub fn annotate(
     input: impl Read,
     output: impl Write,
-    column: &str,
-    index: &PostcodeIndex,
+    by: By,
     data: &Dataset,
     mut report: impl FnMut(u64, &str, Unmatched),
 ) -> Result<AnnotateStats, AnnotateError> {
@@ -57,14 +70,20 @@ pub fn annotate(
             .trim()
             .to_string()
     };
-    let col = headers
-        .iter()
-        .position(|h| name(h) == column)
-        .or_else(|| headers.iter().position(|h| name(h).eq_ignore_ascii_case(column)))
-        .ok_or_else(|| AnnotateError::MissingColumn {
-            column: column.to_string(),
-            available: headers.iter().map(name).collect::<Vec<_>>().join(", "),
-        })?;
+    let find = |column: &str| {
+        headers
+            .iter()
+            .position(|h| name(h) == column)
+            .or_else(|| headers.iter().position(|h| name(h).eq_ignore_ascii_case(column)))
+            .ok_or_else(|| AnnotateError::MissingColumn {
+                column: column.to_string(),
+                available: headers.iter().map(name).collect::<Vec<_>>().join(", "),
+            })
+    };
+    let columns = match &by {
+        By::Postcode { column, .. } => (find(column)?, None),
+        By::Point { lon, lat, .. } => (find(lon)?, Some(find(lat)?)),
+    };
     let mut out_headers = headers.clone();
     ADDED_COLUMNS.iter().for_each(|c| out_headers.push_field(c.as_bytes()));
     writer.write_byte_record(&out_headers)?;
@@ -73,13 +92,37 @@ pub fn annotate(
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record)? {
         stats.rows += 1;
-        let raw = record.get(col).unwrap_or(b"");
-        let text = String::from_utf8_lossy(raw);
-        let found = match Postcode::parse(&text) {
-            Err(_) => Err(Unmatched::Malformed),
-            Ok(pc) => index.get(&pc).ok_or(Unmatched::NotFound),
+        let field = |c: usize| String::from_utf8_lossy(record.get(c).unwrap_or(b"")).into_owned();
+        let (text, areas) = match (&by, columns) {
+            (By::Postcode { index, .. }, (col, _)) => {
+                let text = field(col);
+                let found = match Postcode::parse(&text) {
+                    Err(_) => Err(Unmatched::Malformed),
+                    Ok(pc) => index.get(&pc).ok_or(Unmatched::NotFound),
+                };
+                (text, found.map(|f| (f.areas.alliance(), f.areas.stp())))
+            }
+            (By::Point { locator, .. }, (lon_col, Some(lat_col))) => {
+                let text = format!("{},{}", field(lon_col).trim(), field(lat_col).trim());
+                let lon = field(lon_col)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| (-180.0..=180.0).contains(v));
+                let lat = field(lat_col)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| (-90.0..=90.0).contains(v));
+                let located = match (lon, lat) {
+                    (Some(lon), Some(lat)) => Ok(locator.locate(lon, lat)),
+                    _ => Err(Unmatched::Malformed),
+                };
+                (text, located.map(|l| (l.alliance, l.stp)))
+            }
+            (By::Point { .. }, (_, None)) => (String::new(), Err(Unmatched::Malformed)),
         };
-        let areas = found.and_then(|f| match (f.areas.alliance(), f.areas.stp()) {
+        let areas = areas.and_then(|pair| match pair {
             (Some(a), Some(s)) => Ok((a, s)),
             _ => Err(Unmatched::NoArea),
         });
