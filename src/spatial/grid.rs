@@ -8,6 +8,10 @@
 //! area (within the tolerance of an STP edge, outside England) stay unanswered, as do marked
 //! cells; those points take the exact path. Answers are therefore identical to the exact
 //! locator's; a test checks this on a million points.
+//!
+//! Storage is two-level so the table stays cache-resident: blocks of 8 × 8 cells that all
+//! hold the same value are stored as that value in the coarse table; only mixed blocks keep
+//! their 64 cells. A lookup reads one coarse entry and at most one block.
 
 use super::layer::LayerIndex;
 
@@ -22,10 +26,16 @@ pub struct Grid<A> {
     sy: f64,
     nx: usize,
     ny: usize,
-    cells: Vec<u16>,
+    /// Per 8 × 8 block: the cell value shared by the whole block, or `MIXED | index` of its
+    /// cells in `blocks`.
+    coarse: Vec<u32>,
+    blocks: Vec<[u16; 64]>,
     /// `answers[v - 1]` for cell value `v`.
     answers: Vec<A>,
 }
+
+const BLOCK: usize = 8;
+const MIXED: u32 = 1 << 31;
 
 /// What the grid needs from the exact locator while building.
 pub struct GridInputs<'a> {
@@ -51,6 +61,7 @@ impl<A: Clone + PartialEq> Grid<A> {
         let [bx0, by0, bx1, by1] = inputs.bbox;
         let (nx, ny) = (inputs.nx, inputs.ny);
         let (sx, sy) = (nx as f64 / (bx1 - bx0), ny as f64 / (by1 - by0));
+        let (nx, ny) = (nx.div_ceil(BLOCK) * BLOCK, ny.div_ceil(BLOCK) * BLOCK);
         let mut grid = Grid {
             x0: bx0,
             y0: by0,
@@ -58,9 +69,11 @@ impl<A: Clone + PartialEq> Grid<A> {
             sy,
             nx,
             ny,
-            cells: vec![SLOW; nx * ny],
+            coarse: Vec::new(),
+            blocks: Vec::new(),
             answers: Vec::new(),
         };
+        let mut cells = vec![SLOW; nx * ny];
         let mut marked = vec![false; nx * ny];
         for layer in &inputs.layers {
             for part in layer.parts() {
@@ -100,7 +113,7 @@ impl<A: Clone + PartialEq> Grid<A> {
             region[start] = start as u32;
             while let Some(c) = stack.pop() {
                 if !(needs_far && near[c]) {
-                    grid.cells[c] = value;
+                    cells[c] = value;
                 }
                 let (cx, cy) = (c % nx, c / nx);
                 let neighbours = [
@@ -117,7 +130,37 @@ impl<A: Clone + PartialEq> Grid<A> {
                 }
             }
         }
+        grid.compress(&cells);
         grid
+    }
+
+    /// Builds the two-level table from the full cell array.
+    fn compress(&mut self, cells: &[u16]) {
+        let (bx, by) = (self.nx / BLOCK, self.ny / BLOCK);
+        self.coarse = Vec::with_capacity(bx * by);
+        for j in 0..by {
+            for i in 0..bx {
+                let mut block = [SLOW; 64];
+                for (k, v) in block.iter_mut().enumerate() {
+                    *v = cells[(j * BLOCK + k / BLOCK) * self.nx + i * BLOCK + k % BLOCK];
+                }
+                if block.iter().all(|&v| v == block[0]) {
+                    self.coarse.push(block[0] as u32);
+                } else {
+                    self.coarse.push(MIXED | self.blocks.len() as u32);
+                    self.blocks.push(block);
+                }
+            }
+        }
+    }
+
+    fn cell(&self, cx: usize, cy: usize) -> u16 {
+        let c = self.coarse[(cy / BLOCK) * (self.nx / BLOCK) + cx / BLOCK];
+        if c & MIXED == 0 {
+            c as u16
+        } else {
+            self.blocks[(c & !MIXED) as usize][(cy % BLOCK) * BLOCK + cx % BLOCK]
+        }
     }
 
     fn centre(&self, cx: usize, cy: usize) -> (f64, f64) {
@@ -197,7 +240,7 @@ impl<A: Clone + PartialEq> Grid<A> {
         if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
             return None;
         }
-        let v = self.cells[fy as usize * self.nx + fx as usize];
+        let v = self.cell(fx as usize, fy as usize);
         if v == SLOW {
             None
         } else {
@@ -216,10 +259,14 @@ impl<A: Clone + PartialEq> Grid<A> {
 
     /// Share of cells answered directly.
     pub fn coverage(&self) -> f64 {
-        self.cells.iter().filter(|&&c| c != SLOW).count() as f64 / self.cells.len() as f64
+        let answered = (0..self.ny)
+            .flat_map(|y| (0..self.nx).map(move |x| (x, y)))
+            .filter(|&(x, y)| self.cell(x, y) != SLOW)
+            .count();
+        answered as f64 / (self.nx * self.ny) as f64
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.cells.len() * 2 + self.answers.len() * std::mem::size_of::<A>()
+        self.coarse.len() * 4 + self.blocks.len() * 128 + self.answers.len() * std::mem::size_of::<A>()
     }
 }
