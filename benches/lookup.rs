@@ -102,6 +102,21 @@ fn bench_lookup(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The bulk endpoint's response body: 1000 results serialised to JSON.
+    let located: Vec<_> = random[..1000]
+        .iter()
+        .map(|&(x, y)| (x, y, locator.locate(x, y)))
+        .collect();
+    c.bench_function("bulk_json/encode_1000_results", |b| {
+        b.iter(|| {
+            let results: Vec<_> = located
+                .iter()
+                .map(|(x, y, l)| service.data.lookup_result(*x, *y, l))
+                .collect();
+            black_box(serde_json::to_vec(&results).map(|v| v.len()).unwrap_or(0))
+        })
+    });
 }
 
 /// Median nanoseconds of one call of `f`, clock overhead subtracted.

@@ -21,7 +21,7 @@ cargo build --release --quiet
 # A throwaway cluster owned by the postgres user.
 install -d -o postgres "$work/pg"
 su postgres -c "$pgbin/initdb -D $work/pg -A trust -U postgres" >/dev/null
-su postgres -c "$pgbin/pg_ctl -D $work/pg -o '-p $port -k $work -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_parallel_workers_per_gather=0' -l $work/pg.log start" >/dev/null
+su postgres -c "$pgbin/pg_ctl -D $work/pg -o '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_parallel_workers_per_gather=0' -l $work/pg/server.log start" >/dev/null
 trap 'su postgres -c "$pgbin/pg_ctl -D $work/pg stop -m fast" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 psql() { command psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql -c "CREATE EXTENSION postgis"

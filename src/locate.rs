@@ -11,6 +11,8 @@
 //!    nearest of that STP's alliances: `match = nearest` with the distance in metres.
 //! 4. **Outside.** Anything else: no areas, and the country the point is in, if any.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::data::Dataset;
@@ -43,9 +45,11 @@ pub struct Located {
 }
 
 /// The exact lookup ([`Locator::locate_exact`]) with a grid in front answering most points
-/// at once ([`Locator::locate`]).
+/// at once ([`Locator::locate`]). The grid is built on first call of [`Locator::grid`]
+/// (the server does that in the background after it starts listening); until then every
+/// lookup takes the exact path, with the same answers.
 pub struct Locator {
-    grid: Grid<Located>,
+    grid: OnceLock<Grid<Located>>,
     exact: ExactLocator,
 }
 
@@ -54,15 +58,17 @@ pub const GRID_CELLS: usize = 2048;
 
 impl Locator {
     pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
-        let exact = ExactLocator::new(data, tolerance_m);
-        let grid = exact.build_grid(GRID_CELLS);
-        Locator { grid, exact }
+        Locator {
+            grid: OnceLock::new(),
+            exact: ExactLocator::new(data, tolerance_m),
+        }
     }
 
-    /// Same answer as [`Locator::locate_exact`], from the grid when the point's cell has one.
+    /// Same answer as [`Locator::locate_exact`], from the grid when it is built and the
+    /// point's cell has one.
     #[inline]
     pub fn locate(&self, lon: f64, lat: f64) -> Located {
-        match self.grid.get(lon, lat) {
+        match self.grid.get().and_then(|g| g.get(lon, lat)) {
             Some(hit) => *hit,
             None => self.exact.locate(lon, lat),
         }
@@ -73,8 +79,19 @@ impl Locator {
         self.exact.locate(lon, lat)
     }
 
+    /// The grid, built now if it is not yet.
     pub fn grid(&self) -> &Grid<Located> {
-        &self.grid
+        self.grid.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let grid = self.exact.build_grid(GRID_CELLS);
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                coverage = grid.coverage(),
+                bytes = grid.memory_bytes(),
+                "lookup grid built"
+            );
+            grid
+        })
     }
 
     pub fn tolerance_m(&self) -> f64 {

@@ -8,7 +8,9 @@ use alliance_map::service::Service;
 use rand::{Rng, SeedableRng};
 
 fn service() -> Service {
-    Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
+    let svc = Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
+    svc.locator.grid(); // build it: `locate` uses it only once it exists
+    svc
 }
 
 fn assert_same(locator: &Locator, x: f64, y: f64) {

@@ -42,11 +42,12 @@ impl AppState {
         }
     }
 
-    /// Builds the map's boundary documents in the background, so the first page view
-    /// does not wait for them (they are not needed to start serving).
+    /// Builds the lookup grid and the map's boundary documents in the background: neither
+    /// is needed to start serving (lookups take the exact path until the grid is ready).
     pub fn warm_up(&self) {
         let service = self.service();
         std::thread::spawn(move || {
+            service.locator.grid();
             service.map_layers();
         });
     }

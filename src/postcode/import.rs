@@ -138,6 +138,7 @@ pub fn import(
     };
     summary.source = source.clone();
 
+    service.locator.grid(); // a million lookups ahead: worth the grid
     let bar = progress(rows.len() as u64, "resolving");
     let data = &service.data;
     let england = country_index("E92000001");
