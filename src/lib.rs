@@ -8,6 +8,7 @@ pub mod data;
 pub mod locate;
 pub mod maplayers;
 pub mod postcode;
+pub mod server;
 pub mod service;
 pub mod spatial;
 pub mod views;

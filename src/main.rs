@@ -11,6 +11,7 @@ use alliance_map::api::{self, AppState};
 use alliance_map::data::{self, DataDirSource};
 use alliance_map::locate::DEFAULT_TOLERANCE_M;
 use alliance_map::postcode::{annotate, cache, file, import, Postcode};
+use alliance_map::server;
 use alliance_map::service::{LoadError, Options, PostcodeOptions, PostcodeSource, Service};
 
 #[derive(Parser)]
@@ -102,6 +103,11 @@ enum Command {
         #[command(flatten)]
         postcodes: PostcodeArgs,
     },
+    /// Ask a running server (on loopback) to reload its data; same as sending it SIGHUP.
+    Reload {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
     /// Validate the data directory (including full OGC validity) and print a summary.
     CheckData {
         #[command(flatten)]
@@ -139,6 +145,15 @@ enum Failure {
     Usage(String),
     NotFound(String),
     Other(anyhow::Error),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Data(m) | Failure::Usage(m) | Failure::NotFound(m) => m.clone(),
+            Failure::Other(e) => format!("{e:#}"),
+        }
+    }
 }
 
 impl From<data::DataError> for Failure {
@@ -217,12 +232,16 @@ fn run(command: Command) -> Result<(), Failure> {
             postcodes,
             no_postcodes,
         } => {
-            let service = load(&data, (!no_postcodes).then_some(&postcodes))?;
+            let postcodes = (!no_postcodes).then_some(postcodes);
+            let service = load(&data, postcodes.as_ref())?;
+            // A reload re-reads the same sources with the same settings.
+            let reloader: api::Reloader = Box::new(move || load(&data, postcodes.as_ref()).map_err(|f| f.message()));
+            let state = AppState::with(service, api::web::WebConfig::from_env(), Some(reloader));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)?;
-            runtime.block_on(serve(addr, service))?;
+            runtime.block_on(serve(addr, state))?;
             Ok(())
         }
         Command::Lookup {
@@ -308,6 +327,7 @@ fn run(command: Command) -> Result<(), Failure> {
             };
             annotate_csv(&service, &input, by, output.as_deref())
         }
+        Command::Reload { addr } => reload(&addr),
         Command::CheckData { data } => {
             let service = load(&data, None)?;
             check_data(&service)
@@ -362,19 +382,68 @@ fn annotate_csv(service: &Service, input: &Path, by: annotate::By, output: Optio
     Ok(())
 }
 
-async fn serve(addr: String, service: Service) -> anyhow::Result<()> {
+async fn serve(addr: String, state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "serving; map at http://{local}/");
-    let state = AppState::new(service);
     state.warm_up();
-    axum::serve(listener, api::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = server::Limits::default();
+    let basemap_origin = state.web.basemap.as_ref().and_then(|b| origin_of(&b.tiles));
+    let csp = server::protect::content_security_policy(basemap_origin.as_deref());
+    let app = server::protect(api::app(state.clone()), &limits, &csp);
+    #[cfg(unix)]
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let Ok(mut hup) = signal(SignalKind::hangup()) {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading data");
+                    let _ = state.reload().await;
+                }
+            }
+        });
+    }
+    tracing::info!(addr = %local, "serving; map at http://{local}/");
+    server::serve(listener, app, shutdown_signal(), limits.header_timeout).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `scheme://host[:port]` of a URL template, for the Content-Security-Policy.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty() && !h.contains('{'))?;
+    Some(format!("{scheme}://{host}"))
+}
+
+/// POSTs /admin/reload to a server on loopback with a minimal HTTP/1.1 client.
+fn reload(addr: &str) -> Result<(), Failure> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot connect to {addr}: {e}")))?;
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(600)));
+    write!(
+        stream,
+        "POST /admin/reload HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| Failure::Other(e.into()))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| Failure::Other(e.into()))?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let ok = head.starts_with("HTTP/1.1 200");
+    println!("{}", body.trim());
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Data(format!(
+            "reload failed: {}",
+            head.lines().next().unwrap_or("")
+        )))
+    }
 }
 
 async fn shutdown_signal() {

@@ -27,6 +27,15 @@ pub enum ApiError {
     MethodNotAllowed { method: String },
     #[error("{detail}")]
     Unavailable { detail: String },
+    /// Shed or timed out under load: 503 with `Retry-After`.
+    #[error("{detail}")]
+    Overloaded { detail: String },
+    /// A loopback-only endpoint called from elsewhere.
+    #[error("{detail}")]
+    Forbidden { detail: String },
+    /// A reload is already running.
+    #[error("{detail}")]
+    Conflict { detail: String },
 }
 
 /// The problem document. `parameter` and `pointer` are extension members naming the
@@ -77,7 +86,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -90,6 +101,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => ("unsupported-media-type", "Unsupported media type"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unavailable { .. } => ("unavailable", "Service unavailable"),
+            ApiError::Overloaded { .. } => ("overloaded", "Server overloaded"),
+            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
         }
     }
 
@@ -118,6 +132,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let ApiError::Overloaded { .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

@@ -30,7 +30,9 @@ pub async fn lookup_get(State(state): State<AppState>, RawQuery(query): RawQuery
     let params = Params::parse(query.as_deref(), &["lon", "lat"])?;
     let (lon, lat) = params::lon_lat(&params)?;
     let service = state.service();
-    Ok(Json(service.lookup(lon, lat)).into_response())
+    let result = service.lookup(lon, lat);
+    state.ops.metrics.count_lookup(result.match_kind);
+    Ok(Json(result).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,9 +91,10 @@ pub async fn lookup_post(
     let service = state.service();
     let results = points
         .iter()
-        .map(|&(lon, lat, id)| BulkLookupItem {
-            result: service.lookup(lon, lat),
-            id,
+        .map(|&(lon, lat, id)| {
+            let result = service.lookup(lon, lat);
+            state.ops.metrics.count_lookup(result.match_kind);
+            BulkLookupItem { result, id }
         })
         .collect();
     Ok(Json(BulkLookupResponse { results }).into_response())

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod lookup;
 pub mod openapi;
+pub mod ops;
 pub mod params;
 pub mod postcodes;
 pub mod web;
@@ -28,18 +29,28 @@ use error::ApiError;
 pub struct AppState {
     current: Arc<ArcSwap<Service>>,
     pub web: Arc<web::WebConfig>,
+    pub ops: Arc<ops::Ops>,
 }
+
+/// Builds a fresh data generation for a reload.
+pub type Reloader = Box<dyn Fn() -> Result<Service, String> + Send + Sync>;
 
 impl AppState {
     pub fn new(service: Service) -> Self {
-        Self::with_web(service, web::WebConfig::from_env())
+        Self::with(service, web::WebConfig::from_env(), None)
     }
 
-    pub fn with_web(service: Service, web: web::WebConfig) -> Self {
+    pub fn with(service: Service, web: web::WebConfig, reloader: Option<Reloader>) -> Self {
         AppState {
             current: Arc::new(ArcSwap::from_pointee(service)),
             web: Arc::new(web),
+            ops: Arc::new(ops::Ops::new(reloader)),
         }
+    }
+
+    /// Swaps in a new data generation atomically: requests in flight keep the one they hold.
+    pub fn swap(&self, service: Arc<Service>) {
+        self.current.store(service);
     }
 
     /// Builds the lookup grid and the map's boundary documents in the background: neither
@@ -65,6 +76,9 @@ pub fn app(state: AppState) -> Router {
         .route("/docs", get(web::docs))
         .route("/assets/{name}", get(web::asset))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/admin/reload", axum::routing::post(ops::admin_reload))
         .route("/api/v1/config", get(web::config))
         .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
@@ -84,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{areas, boundaries, error, lookup, postcodes, web};
+use super::{areas, boundaries, error, lookup, ops, postcodes, web};
 
 pub const ATTRIBUTION: &str = "Contains public sector information licensed under the Open Government Licence v3.0. \
 Contains OS data © Crown copyright and database right 2018. Contains Royal Mail data © Royal Mail copyright and database right 2018. \
@@ -38,6 +38,9 @@ Contains National Statistics data © Crown copyright and database right 2018.",
         postcodes::get_outcode,
         boundaries::boundaries,
         web::config,
+        ops::readyz,
+        ops::metrics,
+        ops::admin_reload,
     ),
     components(schemas(error::Problem))
 )]

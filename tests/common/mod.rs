@@ -71,6 +71,14 @@ pub fn start(state: AppState) -> String {
     format!("http://{addr}")
 }
 
+/// The protection limits the test servers run with (the defaults, but a short header timeout).
+pub fn limits() -> alliance_map::server::Limits {
+    alliance_map::server::Limits {
+        header_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
