@@ -64,7 +64,10 @@ pub fn start(state: AppState) -> String {
                 .await
                 .expect("bind loopback");
             tx.send(listener.local_addr().expect("addr")).expect("send addr");
-            axum::serve(listener, app(state)).await.expect("serve");
+            let limits = limits();
+            let csp = alliance_map::server::protect::content_security_policy(None);
+            let app = alliance_map::server::protect(app(state), &limits, &csp);
+            alliance_map::server::serve(listener, app, std::future::pending(), limits.header_timeout).await;
         });
     });
     let addr = rx.recv().expect("server started");

@@ -1,0 +1,474 @@
+//! The service under bad input, overload, slow clients, reloads and shutdown.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alliance_map::api::web::WebConfig;
+use alliance_map::api::{app, AppState};
+use alliance_map::server::{self, Limits};
+use alliance_map::service::Service;
+use common::{client, server};
+
+fn boundaries() -> Service {
+    Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
+}
+
+/// Serves `state` behind the protection stack with `limits`; returns the base URL.
+fn start_with(state: AppState, limits: Limits) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let csp = server::protect::content_security_policy(None);
+            let app = server::protect(app(state), &limits, &csp);
+            server::serve(listener, app, std::future::pending(), limits.header_timeout).await;
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_no_banner() {
+    for path in [
+        "/",
+        "/api/v1/lookup?lon=-1.5&lat=53.8",
+        "/api/v1/lookup?lon=x",
+        "/nope",
+        "/assets/app.js",
+    ] {
+        let r = client().get(format!("{}{path}", server())).send().await.unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(h.get("server").is_none(), "{path}: no version banner");
+    }
+}
+
+#[tokio::test]
+async fn cors_is_open_for_the_read_only_api_without_credentials() {
+    let r = client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/v1/lookup", server()))
+        .header("origin", "https://example.org")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers().get("access-control-allow-credentials").is_none());
+    let r = client()
+        .get(format!("{}/api/v1/alliances", server()))
+        .header("origin", "https://example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn over_capacity_requests_are_shed_with_503_and_retry_after() {
+    // No capacity at all: every request is shed, immediately, as a problem.
+    let base = start_with(
+        AppState::new(boundaries()),
+        Limits {
+            concurrency: 0,
+            ..common::limits()
+        },
+    );
+    let started = Instant::now();
+    let r = client()
+        .get(format!("{base}/api/v1/lookup?lon=-1.5&lat=53.8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(started.elapsed() < Duration::from_secs(2), "shed at once, not queued");
+}
+
+#[test]
+fn a_slow_client_cannot_hold_a_connection() {
+    let addr = server().trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Half a request, then silence: the 1 s header timeout of the test server closes it.
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}
+
+#[tokio::test]
+async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
+    let fail = Arc::new(AtomicBool::new(false));
+    let flag = fail.clone();
+    let reloader: alliance_map::api::Reloader = Box::new(move || {
+        if flag.load(Ordering::SeqCst) {
+            Err("boundaries/stps-2017.geojson: expected 44 features, found 43".into())
+        } else {
+            Ok(boundaries())
+        }
+    });
+    let state = AppState::with(boundaries(), WebConfig::default(), Some(reloader));
+    let base = start_with(state, common::limits());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let (base, stop) = (base.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let c = client();
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(Ordering::SeqCst) {
+                let url = format!("{base}/api/v1/lookup?lon={}&lat=53.8", -1.5 - w as f64 * 0.01);
+                match c.get(url).send().await {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    Ok(r) => failed.push(r.status().to_string()),
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    for expected in 2..=4 {
+        let r = client().post(format!("{base}/admin/reload")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["data_version"], expected);
+    }
+    // New data that fails validation is refused; the old data keeps serving.
+    fail.store(true, Ordering::SeqCst);
+    let r = client().post(format!("{base}/admin/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("current data kept"),
+        "{problem}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut total = 0;
+    for w in workers {
+        let (ok, failed) = w.await.unwrap();
+        assert!(failed.is_empty(), "failed requests during reload: {failed:?}");
+        total += ok;
+    }
+    assert!(total > 100, "{total} requests during the reloads");
+    let ready: serde_json::Value = client()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["data_version"], 4);
+    let metrics = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("alliance_map_reloads_total{outcome=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("alliance_map_reloads_total{outcome=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("alliance_map_data_version 4"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_lookups_by_match() {
+    let base = start_with(AppState::new(boundaries()), common::limits());
+    for q in ["lon=-1.5492&lat=53.7997", "lon=-3.1883&lat=55.9533", "lon=x&lat=1"] {
+        client().get(format!("{base}/api/v1/lookup?{q}")).send().await.unwrap();
+    }
+    let m = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("alliance_map_http_requests_total{route=\"/api/v1/lookup\",status=\"200\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("alliance_map_http_requests_total{route=\"/api/v1/lookup\",status=\"400\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("alliance_map_lookups_total{match=\"contains\"} 1"), "{m}");
+    assert!(m.contains("alliance_map_lookups_total{match=\"outside\"} 1"), "{m}");
+    assert!(
+        m.contains("alliance_map_http_request_duration_seconds_bucket{route=\"/api/v1/lookup\",le=\"+Inf\"} 3"),
+        "{m}"
+    );
+    let r = client().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn reload_is_refused_when_not_configured() {
+    let r = client()
+        .post(format!("{}/admin/reload", server()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+}
+
+/// A corpus of malformed requests: every answer is a 4xx problem, none a 5xx, and the
+/// server is healthy after.
+#[tokio::test]
+async fn a_bad_input_corpus_gets_only_4xx_problems() {
+    let base = common::server_with_postcodes();
+    let mut corpus: Vec<(reqwest::Method, String, Option<String>, Option<&str>)> = Vec::new();
+    let get = |p: &str| (reqwest::Method::GET, p.to_string(), None, None);
+    let post = |p: &str, body: &str| {
+        (
+            reqwest::Method::POST,
+            p.to_string(),
+            Some(body.to_string()),
+            Some("application/json"),
+        )
+    };
+    for q in [
+        "",
+        "lon",
+        "lon=",
+        "lon=&lat=",
+        "lon=1",
+        "lat=1",
+        "lon=a&lat=b",
+        "lon=NaN&lat=NaN",
+        "lon=inf&lat=1",
+        "lon=-inf&lat=1",
+        "lon=1e309&lat=1",
+        "lon=1&lat=1e309",
+        "lon=0x10&lat=1",
+        "lon=1,5&lat=53",
+        "lon=%00&lat=1",
+        "lon=1&lat=1&lat=2",
+        "lon=1&lat=1&x=1",
+        "lon=181&lat=1",
+        "lon=1&lat=-91",
+        "lon=%E2%98%83&lat=1",
+        "lon=1.2.3&lat=1",
+        "lon=--1&lat=1",
+        "lon=1 &lat=1e",
+        "LON=1&LAT=1",
+        "lon[]=1&lat=1",
+        "lon=99999999999999999999999999&lat=1",
+    ] {
+        corpus.push(get(&format!("/api/v1/lookup?{q}")));
+    }
+    let long = "9".repeat(5000);
+    corpus.push(get(&format!("/api/v1/lookup?lon={long}&lat=1")));
+    for body in [
+        "",
+        " ",
+        "null",
+        "true",
+        "1",
+        "\"x\"",
+        "[]",
+        "{}",
+        "{",
+        "{\"points\":null}",
+        "{\"points\":{}}",
+        "{\"points\":\"x\"}",
+        "{\"points\":[]}",
+        "{\"points\":[null]}",
+        "{\"points\":[1]}",
+        "{\"points\":[[1,2]]}",
+        "{\"points\":[{}]}",
+        "{\"points\":[{\"lon\":1}]}",
+        "{\"points\":[{\"lat\":1}]}",
+        "{\"points\":[{\"lon\":\"1\",\"lat\":\"2\"}]}",
+        "{\"points\":[{\"lon\":1e999,\"lat\":1}]}",
+        "{\"points\":[{\"lon\":1,\"lat\":91}]}",
+        "{\"points\":[{\"lon\":1,\"lat\":1,\"id\":{}}]}",
+        "{\"points\":[{\"lon\":1,\"lat\":1,\"id\":[]}]}",
+        "{\"points\":[{\"lon\":1,\"lat\":1,\"zz\":1}]}",
+        "{\"points\":[],\"x\":1}",
+        "{\"points\":[{\"lon\":1,\"lat\":1}]",
+        "\u{feff}{}",
+        "{\"points\":[{\"lon\":NaN,\"lat\":1}]}",
+        "{\"points\":[{\"lon\":Infinity,\"lat\":1}]}",
+    ] {
+        corpus.push(post("/api/v1/lookup", body));
+    }
+    for body in [
+        "{\"postcodes\":[1]}",
+        "{\"postcodes\":[]}",
+        "{\"postcodes\":\"LS1 1AZ\"}",
+        "{\"postcodes\":[null]}",
+        "[\"LS1 1AZ\"]",
+        "{",
+    ] {
+        corpus.push(post("/api/v1/postcodes", body));
+    }
+    for pc in [
+        "%20",
+        "X",
+        "LS1",
+        "LS1%201AZZ",
+        "%E2%98%83%E2%98%83%E2%98%83%E2%98%83%E2%98%83",
+        "%C0%AE%C0%AE",
+        "%FF%FE",
+        "LS1%00AZ",
+        "..%2F..%2Fetc",
+        "1111111",
+        "AAAAAAA",
+        "LS1%201CA",
+        "%F0%9F%98%80LS11AZ",
+        &"A".repeat(100),
+    ] {
+        corpus.push(get(&format!("/api/v1/postcodes/{pc}")));
+    }
+    for q in [
+        "lon=1",
+        "lon=1&lat=1&radius=-1",
+        "lon=1&lat=1&radius=NaN",
+        "lon=1&lat=1&radius=3000",
+        "lon=1&lat=1&limit=-1",
+        "lon=1&lat=1&limit=1e3",
+        "lon=1&lat=1&limit=",
+    ] {
+        corpus.push(get(&format!("/api/v1/postcodes?{q}")));
+    }
+    for p in [
+        "/api/v1/outcodes/%20",
+        "/api/v1/outcodes/12345",
+        "/api/v1/outcodes/%E2%98%83",
+        "/api/v1/alliances/x",
+        "/api/v1/alliances/%00",
+        "/api/v1/stps/..",
+        "/api/v1/stps/E54000005?x=1",
+        "/api/v1/boundaries/x",
+        "/api/v1/boundaries/alliances.geojson?detail=",
+        "/api/v1/boundaries/alliances.geojson?detail=full&detail=full",
+        "/api/v1/alliances?limit=1",
+        "/docs?x=1",
+        "/?foo=bar",
+        "/assets/../../Cargo.toml",
+        "/assets/%2e%2e%2fsrc%2fmain.rs",
+        "/assets/app.js%00",
+        "/assets/..%5c..%5cCargo.toml",
+        "/.git/config",
+        "/api/v2/lookup",
+        "/api/v1/",
+        "//api/v1/lookup",
+    ] {
+        corpus.push(get(p));
+    }
+    for (m, p) in [
+        (reqwest::Method::PUT, "/api/v1/lookup"),
+        (reqwest::Method::DELETE, "/api/v1/postcodes/LS11AZ"),
+        (reqwest::Method::PATCH, "/api/v1/alliances"),
+        (reqwest::Method::POST, "/api/v1/alliances"),
+        (reqwest::Method::POST, "/healthz"),
+        (reqwest::Method::GET, "/admin/reload"),
+    ] {
+        corpus.push((m, p.to_string(), None, None));
+    }
+    corpus.push((
+        reqwest::Method::POST,
+        "/api/v1/lookup".into(),
+        Some("{\"points\":[]}".into()),
+        Some("text/csv"),
+    ));
+    corpus.push((
+        reqwest::Method::POST,
+        "/api/v1/lookup".into(),
+        Some("x".repeat(300_000)),
+        Some("application/json"),
+    ));
+    assert!(corpus.len() >= 100, "{} requests", corpus.len());
+
+    let c = client();
+    for (method, path, body, ct) in &corpus {
+        let mut req = c.request(method.clone(), format!("{base}{path}"));
+        if let Some(b) = body {
+            req = req.body(b.clone());
+        }
+        if let Some(ct) = ct {
+            req = req.header("content-type", *ct);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!((400..500).contains(&status), "{method} {path} {body:?}: {status}");
+        assert_eq!(ct, "application/problem+json", "{method} {path} {body:?}");
+        let problem: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(problem["status"], status);
+    }
+    let r = c.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-postcodes", "--data"])
+        .arg(common::data_dir())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for "serving" in the log.
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut buf = [0u8; 4096];
+    while !seen.contains("serving") && Instant::now() < deadline {
+        let n = stderr.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("serving"), "{seen}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "clean exit on SIGTERM");
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    assert!(rest.contains("stopped"), "{rest}");
+}
