@@ -13,14 +13,8 @@ port=${PORT:-18090}
 data=${ALLIANCE_MAP_DATA:-../shared/data}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 work=$(mktemp -d)
-cargo build --release --quiet
-RUST_LOG=warn ./target/release/alliance-map serve --addr "127.0.0.1:$port" --data "$data" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
-  kill -0 "$pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
-  sleep 0.1
-done
+source scripts/lib.sh
+start_server
 base="http://127.0.0.1:$port"
 
 cat > "$work/lookup.lua" <<'LUA'
@@ -32,9 +26,8 @@ request = function()
 end
 LUA
 
-# 20,000 real postcodes, every 85th of Code-Point Open (those with coordinates), URL-encoded.
-{ unzip -p "$data/postcodes/codepo_gb.zip" 'Data/CSV/*.csv' || true; } | awk -F, 'NR % 85 == 0 && $2 != 90 {gsub(/"/, "", $1); gsub(/ +/, "%20", $1); printf "\"%s\",\n", $1}' > "$work/pcs.txt"
-{ echo "local pcs = {"; cat "$work/pcs.txt"; echo "}"; cat <<'LUA'
+postcode_table "$work/pcs.lua"
+{ cat "$work/pcs.lua"; cat <<'LUA'
 math.randomseed(7)
 request = function()
   return wrk.format("GET", "/api/v1/postcodes/" .. pcs[math.random(#pcs)])

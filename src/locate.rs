@@ -44,6 +44,19 @@ pub struct Located {
     pub country: Option<u16>,
 }
 
+impl Located {
+    /// No area: outside, in `country` (or at sea).
+    pub fn outside(country: Option<u16>) -> Self {
+        Located {
+            kind: MatchKind::Outside,
+            distance_m: 0.0,
+            alliance: None,
+            stp: None,
+            country,
+        }
+    }
+}
+
 /// The exact lookup ([`Locator::locate_exact`]) with a grid in front answering most points
 /// at once ([`Locator::locate`]). The grid is built on first call of [`Locator::grid`]
 /// (the server does that in the background after it starts listening); until then every
@@ -174,14 +187,7 @@ impl ExactLocator {
             // Uncovered region: outside, in whatever country the region lies in. In another
             // nation that holds everywhere; elsewhere only beyond the tolerance of an STP.
             let country = self.countries.covering(x, y).first();
-            let outside = Located {
-                kind: MatchKind::Outside,
-                distance_m: 0.0,
-                alliance: None,
-                stp: None,
-                country,
-            };
-            (outside, country.is_some() && country != self.england)
+            (Located::outside(country), self.in_other_nation(country))
         })
     }
 
@@ -199,14 +205,8 @@ impl ExactLocator {
             };
         }
         let country = self.countries.covering(lon, lat).first();
-        let outside = Located {
-            kind: MatchKind::Outside,
-            distance_m: 0.0,
-            alliance: None,
-            stp: None,
-            country,
-        };
-        if country.is_some() && country != self.england {
+        let outside = Located::outside(country);
+        if self.in_other_nation(country) {
             return outside; // on land in another UK nation: never an English area
         }
         match self.stps.nearest(lon, lat, self.tolerance_m, |_| true) {
@@ -219,6 +219,11 @@ impl ExactLocator {
             },
             None => outside,
         }
+    }
+
+    /// On land in Scotland, Wales or Northern Ireland.
+    fn in_other_nation(&self, country: Option<u16>) -> bool {
+        country.is_some() && country != self.england
     }
 
     /// The alliance for a point given its STP: the lowest-coded of the STP's alliances

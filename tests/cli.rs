@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::run;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -27,15 +29,6 @@ fn data_dir_with(replace: &str, contents: &str) -> tempfile::TempDir {
     std::fs::remove_file(&path).ok();
     std::fs::write(path, contents).unwrap();
     tmp
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::run;
+
 use std::process::Command;
 
 fn bin() -> Command {
@@ -11,15 +13,6 @@ fn bin() -> Command {
         .env("ALLIANCE_MAP_CACHE", common::cache_dir())
         .arg("--log-json");
     c
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -183,14 +183,7 @@ async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
         .await
         .unwrap();
     assert_eq!(ready["data_version"], 4);
-    let metrics = client()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::text(&format!("{base}/metrics")).await;
     assert!(
         metrics.contains("alliance_map_reloads_total{outcome=\"ok\"} 3"),
         "{metrics}"
@@ -208,14 +201,7 @@ async fn metrics_count_requests_by_route_and_lookups_by_match() {
     for q in ["lon=-1.5492&lat=53.7997", "lon=-3.1883&lat=55.9533", "lon=x&lat=1"] {
         client().get(format!("{base}/api/v1/lookup?{q}")).send().await.unwrap();
     }
-    let m = client()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = common::text(&format!("{base}/metrics")).await;
     assert!(
         m.contains("alliance_map_http_requests_total{route=\"/api/v1/lookup\",status=\"200\"} 2"),
         "{m}"

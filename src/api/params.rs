@@ -28,6 +28,9 @@ impl Params {
         }
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+            if k.is_empty() {
+                return Err(ApiError::parameter("(query)", "query string has a parameter with an empty name"));
+            }
             if !allowed.contains(&k.as_ref()) {
                 let expected = if allowed.is_empty() {
                     "this endpoint takes no query parameters".to_string()
@@ -157,5 +160,19 @@ mod tests {
         }
         let long = "lon=1&".repeat(400);
         assert!(Params::parse(Some(&long), &["lon"]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any query string: parsing never panics, and a failure always names a parameter.
+        #[test]
+        fn never_panics_on_arbitrary_queries(q in "\\PC{0,80}", raw in proptest::collection::vec(proptest::num::u8::ANY, 0..60)) {
+            for query in [q.clone(), String::from_utf8_lossy(&raw).into_owned()] {
+                match Params::parse(Some(&query), &["lon", "lat"]).and_then(|p| lon_lat(&p)) {
+                    Ok((lon, lat)) => proptest::prop_assert!(lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0),
+                    Err(ApiError::InvalidParameter { parameter, .. }) => proptest::prop_assert!(!parameter.is_empty()),
+                    Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+                }
+            }
+        }
     }
 }

@@ -136,3 +136,25 @@ pub fn assert_problem(got: &(u16, String, serde_json::Value), status: u16, says:
     let detail = body["detail"].as_str().unwrap_or("");
     assert!(detail.contains(says), "detail {detail:?} should mention {says:?}");
 }
+
+/// Runs a command to completion: (exit code, stdout, stderr).
+pub fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("command runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// GET a URL and return its body as text.
+pub async fn text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}

@@ -1,0 +1,24 @@
+# Shared by the load scripts: start the release server on loopback, and list real postcodes.
+# Source it after `cd` to the repository root; set `port` and `data` first.
+
+# Builds release, starts the server in the background (pid in $pid), waits for /healthz and
+# arranges for it to stop (and $work to be removed) on exit.
+start_server() {
+  cargo build --release --quiet
+  RUST_LOG=warn ./target/release/alliance-map serve --addr "127.0.0.1:$port" --data "$data" &
+  pid=$!
+  trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
+# Writes a Lua table `pcs` of 20,000 real postcodes (every 85th of Code-Point Open with
+# coordinates, URL-encoded) to the file $1.
+postcode_table() {
+  { echo "local pcs = {"
+    { unzip -p "$data/postcodes/codepo_gb.zip" 'Data/CSV/*.csv' || true; } |
+      awk -F, 'NR % 85 == 0 && $2 != 90 {gsub(/"/, "", $1); gsub(/ +/, "%20", $1); printf "\"%s\",\n", $1}'
+    echo "}"; } > "$1"
+}
