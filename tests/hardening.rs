@@ -425,28 +425,38 @@ async fn a_bad_input_corpus_gets_only_4xx_problems() {
     assert_eq!(r.status(), 200);
 }
 
-#[test]
-fn sigterm_stops_the_server_cleanly() {
+/// Starts the binary on a free loopback port; returns the child, its base URL and its stderr.
+fn spawn_binary() -> (std::process::Child, String, std::process::ChildStderr) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map"))
         .args(["serve", "--addr", "127.0.0.1:0", "--no-postcodes", "--data"])
         .arg(common::data_dir())
         .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for "serving" in the log.
     let mut stderr = child.stderr.take().unwrap();
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut buf = [0u8; 4096];
-    while !seen.contains("serving") && Instant::now() < deadline {
-        let n = stderr.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            break;
+    let base = loop {
+        if let Some(at) = seen.find("map at http://") {
+            let rest = &seen[at + "map at ".len()..];
+            if let Some(end) = rest.find('/').and_then(|i| rest[i + 2..].find('/').map(|j| i + 2 + j)) {
+                break rest[..end].to_string();
+            }
         }
+        assert!(Instant::now() < deadline, "server did not start: {seen}");
+        let n = stderr.read(&mut buf).unwrap_or(0);
+        assert!(n > 0, "server exited: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    assert!(seen.contains("serving"), "{seen}");
+    };
+    (child, base, stderr)
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let (mut child, _, mut stderr) = spawn_binary();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -457,4 +467,74 @@ fn sigterm_stops_the_server_cleanly() {
     let mut rest = String::new();
     let _ = stderr.read_to_string(&mut rest);
     assert!(rest.contains("stopped"), "{rest}");
+}
+
+#[tokio::test]
+async fn the_reload_command_and_sighup_reload_the_data() {
+    let (mut child, base, _stderr) = spawn_binary();
+    let addr = base.trim_start_matches("http://").to_string();
+    let (code, out, err) =
+        common::run(std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map")).args(["reload", "--addr", &addr]));
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("\"data_version\":2"), "{out}");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready: serde_json::Value = client()
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ready["data_version"] == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SIGHUP did not reload: {ready}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = client()
+        .get(format!("{base}/api/v1/lookup?lon=-1.5492&lat=53.7997"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn shutdown_lets_an_in_flight_request_finish() {
+    let (mut child, base, _stderr) = spawn_binary();
+    let addr = base.trim_start_matches("http://").to_string();
+    let body = r#"{"points":[{"lon":-1.5492,"lat":53.7997,"id":"leeds"}]}"#;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/lookup HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(20);
+    stream.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Shutdown requested while the request is half sent.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("E56000003"), "{response}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

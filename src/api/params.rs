@@ -29,7 +29,10 @@ impl Params {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
             if k.is_empty() {
-                return Err(ApiError::parameter("(query)", "query string has a parameter with an empty name"));
+                return Err(ApiError::parameter(
+                    "(query)",
+                    "query string has a parameter with an empty name",
+                ));
             }
             if !allowed.contains(&k.as_ref()) {
                 let expected = if allowed.is_empty() {
