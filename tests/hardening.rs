@@ -538,3 +538,47 @@ fn shutdown_lets_an_in_flight_request_finish() {
     assert!(response.contains("E56000003"), "{response}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn reload_from_a_non_loopback_peer_is_forbidden() {
+    use tower::ServiceExt;
+    let router = app(AppState::new(boundaries()));
+    let mut req = axum::http::Request::post("/admin/reload")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let peer: std::net::SocketAddr = "192.0.2.7:5000".parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    let r = router.oneshot(req).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[test]
+fn a_body_sent_too_slowly_is_cut_off() {
+    let base = start_with(
+        AppState::new(boundaries()),
+        Limits {
+            body_timeout: Duration::from_secs(1),
+            ..common::limits()
+        },
+    );
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"points\""
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "waited {:?}",
+        started.elapsed()
+    );
+    let status: u16 = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    assert!((400..500).contains(&status), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+}
