@@ -9,32 +9,12 @@ use std::time::{Duration, Instant};
 
 use alliance_map::api::web::WebConfig;
 use alliance_map::api::{app, AppState};
-use alliance_map::server::{self, Limits};
+use alliance_map::server::Limits;
 use alliance_map::service::Service;
-use common::{client, server};
+use common::{client, server, start_with};
 
 fn boundaries() -> Service {
     Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
-}
-
-/// Serves `state` behind the protection stack with `limits`; returns the base URL.
-fn start_with(state: AppState, limits: Limits) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let csp = server::protect::content_security_policy(None);
-            let app = server::protect(app(state), &limits, &csp);
-            server::serve(listener, app, std::future::pending(), limits.header_timeout).await;
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
 }
 
 #[tokio::test]

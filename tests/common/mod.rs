@@ -52,6 +52,11 @@ pub fn server_with_postcodes() -> &'static str {
 /// Serves `state` on a fresh loopback port from a runtime of its own; returns the base URL.
 pub fn start(state: AppState) -> String {
     state.warm_up();
+    start_with(state, limits())
+}
+
+/// Serves `state` behind the protection stack with `limits`; returns the base URL.
+pub fn start_with(state: AppState, limits: alliance_map::server::Limits) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -64,7 +69,6 @@ pub fn start(state: AppState) -> String {
                 .await
                 .expect("bind loopback");
             tx.send(listener.local_addr().expect("addr")).expect("send addr");
-            let limits = limits();
             let csp = alliance_map::server::protect::content_security_policy(None);
             let app = alliance_map::server::protect(app(state), &limits, &csp);
             alliance_map::server::serve(listener, app, std::future::pending(), limits.header_timeout).await;
