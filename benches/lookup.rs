@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use alliance_map::service::{Options, Service};
+use alliance_map::atlas::{Options, Atlas};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -32,7 +32,7 @@ fn random_points(n: usize, seed: u64) -> Vec<(f64, f64)> {
 }
 
 fn bench_lookup(c: &mut Criterion) {
-    let service = Service::load(&data_dir(), &Options::default()).expect("data loads");
+    let service = Atlas::load(&data_dir(), &Options::default()).expect("data loads");
     let locator = &service.locator;
     let random = random_points(100_000, 1);
     let inland: Vec<_> = random
@@ -42,7 +42,7 @@ fn bench_lookup(c: &mut Criterion) {
         .collect();
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
-    let mut postcodes: Vec<(f64, f64)> = alliance_map::postcode::cache::load_or_build(&source, &service, &cache_dir)
+    let mut postcodes: Vec<(f64, f64)> = alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locator, &cache_dir)
         .map(|idx| {
             idx.records()
                 .iter()
@@ -143,7 +143,7 @@ fn bench_startup(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
     group.bench_function("load_validate_index", |b| {
-        b.iter(|| black_box(Service::load(&data_dir(), &Options::default()).expect("data loads")))
+        b.iter(|| black_box(Atlas::load(&data_dir(), &Options::default()).expect("data loads")))
     });
     group.finish();
 }

@@ -3,11 +3,11 @@
 
 use alliance_map::maplayers::asset::Encoding;
 use alliance_map::maplayers::{Detail, Layer};
-use alliance_map::service::Service;
+use alliance_map::atlas::Atlas;
 
 fn main() {
     let dir = std::env::var_os("ALLIANCE_MAP_DATA").map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);
-    let service = Service::load_boundaries(&dir, 2000.0).expect("data loads");
+    let service = Atlas::load_boundaries(&dir, 2000.0).expect("data loads");
     let started = std::time::Instant::now();
     let layers = service.map_layers();
     println!("built in {} ms", started.elapsed().as_millis());

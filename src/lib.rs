@@ -1,14 +1,19 @@
-//! alliance-map: which NHS Cancer Alliance and STP (England, 2017) covers a point.
+//! alliance-map: which NHS Cancer Alliance and STP covers a point or a postcode in England.
 //!
-//! Data flows one way: [`data`] loads and validates the ONS files, [`spatial`] and
-//! [`locate`] index them, [`service`] holds one loaded generation, and [`api`] serves it.
+//! Data flows one way: [`model`] reads the manifest and loads and validates the files,
+//! [`spatial`] and [`locate`] index them, [`postcode`] resolves postcodes once at import,
+//! [`atlas`] holds one loaded generation, [`api`] answers HTTP requests from it, [`server`]
+//! runs the listeners around the API, and [`cli`] is each command of the binary.
 
+pub mod annotate;
 pub mod api;
-pub mod data;
+pub mod atlas;
+pub mod cli;
 pub mod locate;
 pub mod maplayers;
+pub mod metrics;
+pub mod model;
 pub mod postcode;
 pub mod server;
-pub mod service;
 pub mod spatial;
 pub mod views;

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::data::Dataset;
+use crate::model::Dataset;
 use crate::spatial::grid::{Grid, GridInputs};
 use crate::spatial::LayerIndex;
 
@@ -150,11 +150,7 @@ impl ExactLocator {
                 .iter()
                 .map(|s| s.alliances.iter().map(|&a| a as u16).collect())
                 .collect(),
-            england: data
-                .countries
-                .iter()
-                .position(|c| c.code == "E92000001")
-                .map(|i| i as u16),
+            england: data.home_country,
             tolerance_m,
         }
     }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::data::{AllianceKind, Dataset};
+use crate::model::{AllianceKind, Dataset};
 use crate::locate::{Located, MatchKind};
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

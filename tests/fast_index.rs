@@ -4,11 +4,11 @@
 mod common;
 
 use alliance_map::locate::Locator;
-use alliance_map::service::Service;
+use alliance_map::atlas::Atlas;
 use rand::{Rng, SeedableRng};
 
-fn service() -> Service {
-    let svc = Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
+fn service() -> Atlas {
+    let svc = Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
     svc.locator.grid(); // build it: `locate` uses it only once it exists
     svc
 }

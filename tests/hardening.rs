@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alliance_map::api::web::WebConfig;
-use alliance_map::api::{app, AppState};
+use alliance_map::api::AppState;
+use alliance_map::atlas::Atlas;
+use alliance_map::server::reload::Loader;
 use alliance_map::server::Limits;
-use alliance_map::service::Service;
-use common::{client, server, start_with};
+use common::{client, server, start_server, start_with};
 
-fn boundaries() -> Service {
-    Service::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
+fn boundaries() -> Atlas {
+    Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
 }
 
 #[tokio::test]
@@ -102,15 +102,15 @@ fn a_slow_client_cannot_hold_a_connection() {
 async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
     let fail = Arc::new(AtomicBool::new(false));
     let flag = fail.clone();
-    let reloader: alliance_map::api::Reloader = Box::new(move || {
+    let loader: Loader = Box::new(move || {
         if flag.load(Ordering::SeqCst) {
             Err("boundaries/stps-2017.geojson: expected 44 features, found 43".into())
         } else {
             Ok(boundaries())
         }
     });
-    let state = AppState::with(boundaries(), WebConfig::default(), Some(reloader));
-    let base = start_with(state, common::limits());
+    let running = start_server(AppState::new(boundaries()), common::limits(), Some(loader));
+    let (base, admin) = (running.base, running.admin);
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
@@ -131,14 +131,14 @@ async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
         }));
     }
     for expected in 2..=4 {
-        let r = client().post(format!("{base}/admin/reload")).send().await.unwrap();
+        let r = client().post(format!("{admin}/admin/reload")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["data_version"], expected);
     }
     // New data that fails validation is refused; the old data keeps serving.
     fail.store(true, Ordering::SeqCst);
-    let r = client().post(format!("{base}/admin/reload")).send().await.unwrap();
+    let r = client().post(format!("{admin}/admin/reload")).send().await.unwrap();
     assert_eq!(r.status(), 422);
     let problem: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -163,7 +163,7 @@ async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
         .await
         .unwrap();
     assert_eq!(ready["data_version"], 4);
-    let metrics = common::text(&format!("{base}/metrics")).await;
+    let metrics = common::text(&format!("{admin}/metrics")).await;
     assert!(
         metrics.contains("alliance_map_reloads_total{outcome=\"ok\"} 3"),
         "{metrics}"
@@ -177,11 +177,12 @@ async fn reloads_under_load_fail_no_request_and_bad_data_is_refused() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_lookups_by_match() {
-    let base = start_with(AppState::new(boundaries()), common::limits());
+    let running = start_server(AppState::new(boundaries()), common::limits(), None);
+    let (base, admin) = (running.base, running.admin);
     for q in ["lon=-1.5492&lat=53.7997", "lon=-3.1883&lat=55.9533", "lon=x&lat=1"] {
         client().get(format!("{base}/api/v1/lookup?{q}")).send().await.unwrap();
     }
-    let m = common::text(&format!("{base}/metrics")).await;
+    let m = common::text(&format!("{admin}/metrics")).await;
     assert!(
         m.contains("alliance_map_http_requests_total{route=\"/api/v1/lookup\",status=\"200\"} 2"),
         "{m}"
@@ -202,12 +203,55 @@ async fn metrics_count_requests_by_route_and_lookups_by_match() {
 
 #[tokio::test]
 async fn reload_is_refused_when_not_configured() {
+    let running = start_server(AppState::new(boundaries()), common::limits(), None);
     let r = client()
-        .post(format!("{}/admin/reload", server()))
+        .post(format!("{}/admin/reload", running.admin))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 503);
+}
+
+#[tokio::test]
+async fn shed_requests_are_counted_in_the_metrics() {
+    let running = start_server(
+        AppState::new(boundaries()),
+        Limits {
+            concurrency: 0,
+            ..common::limits()
+        },
+        None,
+    );
+    for _ in 0..3 {
+        let r = client()
+            .get(format!("{}/api/v1/lookup?lon=-1.5&lat=53.8", running.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+    }
+    let m = common::text(&format!("{}/metrics", running.admin)).await;
+    assert!(
+        m.contains("alliance_map_http_requests_total{route=\"/api/v1/lookup\",status=\"503\"} 3"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn operations_are_served_only_on_the_admin_listener() {
+    let running = start_server(AppState::new(boundaries()), common::limits(), None);
+    for (method, path) in [(reqwest::Method::GET, "/metrics"), (reqwest::Method::POST, "/admin/reload")] {
+        let r = client()
+            .request(method.clone(), format!("{}{path}", running.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path} on the public port");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    let r = client().get(format!("{}/metrics", running.admin)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
 }
 
 /// A corpus of malformed requests: every answer is a 4xx problem, none a 5xx, and the
@@ -397,10 +441,19 @@ async fn a_bad_input_corpus_gets_only_4xx_problems() {
     assert_eq!(r.status(), 200);
 }
 
-/// Starts the binary on a free loopback port; returns the child, its base URL and its stderr.
-fn spawn_binary() -> (std::process::Child, String, std::process::ChildStderr) {
+/// Starts the binary on free loopback ports; returns the child, its base URL, its admin
+/// address and its stderr.
+fn spawn_binary() -> (std::process::Child, String, String, std::process::ChildStderr) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--no-postcodes", "--data"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--no-postcodes",
+            "--data",
+        ])
         .arg(common::data_dir())
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
@@ -411,11 +464,13 @@ fn spawn_binary() -> (std::process::Child, String, std::process::ChildStderr) {
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut buf = [0u8; 4096];
-    let base = loop {
-        if let Some(at) = seen.find("map at http://") {
+    let (base, admin) = loop {
+        if let (Some(at), Some(admin_at)) = (seen.find("map at http://"), seen.find("admin=")) {
             let rest = &seen[at + "map at ".len()..];
-            if let Some(end) = rest.find('/').and_then(|i| rest[i + 2..].find('/').map(|j| i + 2 + j)) {
-                break rest[..end].to_string();
+            let admin = &seen[admin_at + "admin=".len()..];
+            let end = rest.find('/').and_then(|i| rest[i + 2..].find('/').map(|j| i + 2 + j));
+            if let (Some(end), Some(admin_end)) = (end, admin.find(char::is_whitespace)) {
+                break (rest[..end].to_string(), admin[..admin_end].to_string());
             }
         }
         assert!(Instant::now() < deadline, "server did not start: {seen}");
@@ -423,12 +478,12 @@ fn spawn_binary() -> (std::process::Child, String, std::process::ChildStderr) {
         assert!(n > 0, "server exited: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     };
-    (child, base, stderr)
+    (child, base, admin, stderr)
 }
 
 #[test]
 fn sigterm_stops_the_server_cleanly() {
-    let (mut child, _, mut stderr) = spawn_binary();
+    let (mut child, _, _, mut stderr) = spawn_binary();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -443,10 +498,10 @@ fn sigterm_stops_the_server_cleanly() {
 
 #[tokio::test]
 async fn the_reload_command_and_sighup_reload_the_data() {
-    let (mut child, base, _stderr) = spawn_binary();
-    let addr = base.trim_start_matches("http://").to_string();
-    let (code, out, err) =
-        common::run(std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map")).args(["reload", "--addr", &addr]));
+    let (mut child, base, admin, _stderr) = spawn_binary();
+    let (code, out, err) = common::run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_alliance-map")).args(["reload", "--admin-addr", &admin]),
+    );
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("\"data_version\":2"), "{out}");
     let status = std::process::Command::new("kill")
@@ -482,7 +537,7 @@ async fn the_reload_command_and_sighup_reload_the_data() {
 
 #[test]
 fn shutdown_lets_an_in_flight_request_finish() {
-    let (mut child, base, _stderr) = spawn_binary();
+    let (mut child, base, _, _stderr) = spawn_binary();
     let addr = base.trim_start_matches("http://").to_string();
     let body = r#"{"points":[{"lon":-1.5492,"lat":53.7997,"id":"leeds"}]}"#;
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
@@ -509,20 +564,6 @@ fn shutdown_lets_an_in_flight_request_finish() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("E56000003"), "{response}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-}
-
-#[tokio::test]
-async fn reload_from_a_non_loopback_peer_is_forbidden() {
-    use tower::ServiceExt;
-    let router = app(AppState::new(boundaries()));
-    let mut req = axum::http::Request::post("/admin/reload")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let peer: std::net::SocketAddr = "192.0.2.7:5000".parse().unwrap();
-    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-    let r = router.oneshot(req).await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
 
 #[test]

@@ -5,13 +5,13 @@ mod common;
 use std::collections::HashMap;
 
 use alliance_map::locate::{Locator, MatchKind};
-use alliance_map::service::{Options, Service};
+use alliance_map::atlas::{Options, Atlas};
 use geo::{Intersects, Point};
 use rand::{Rng, SeedableRng};
 
-fn service() -> &'static Service {
-    static S: std::sync::OnceLock<Service> = std::sync::OnceLock::new();
-    S.get_or_init(|| Service::load(&common::data_dir(), &Options::default()).unwrap())
+fn service() -> &'static Atlas {
+    static S: std::sync::OnceLock<Atlas> = std::sync::OnceLock::new();
+    S.get_or_init(|| Atlas::load(&common::data_dir(), &Options::default()).unwrap())
 }
 
 /// Vertices shared by the rings of two or more STPs: points on a shared border.

@@ -1,8 +1,14 @@
-//! The CCG → STP → alliance lookup CSV loader: rows or a DataError, never a panic.
+//! The relation table (CCG → STP → alliance lookup) loader: rows or a DataError, never a panic.
 #![no_main]
-use alliance_map::data::membership::parse;
+use alliance_map::model::membership::{parse, TableShape};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = parse(std::path::Path::new("fuzz.csv"), data);
+    let shape = TableShape {
+        sub_area: ("CCG17CD", "CCG17NM"),
+        footprint: "STP17CD",
+        alliance: "CALNCV17CD",
+        prefixes: [vec!["E38"], vec!["E54"], vec!["E56", "E57"]],
+    };
+    let _ = parse(std::path::Path::new("fuzz.csv"), data, &shape);
 });

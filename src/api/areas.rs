@@ -1,6 +1,6 @@
 //! `/api/v1/alliances…` and `/api/v1/stps…`: the areas, how they relate, their geometry.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use geo::Rect;
@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
 use super::extract::PathText;
-use super::params::Params;
+use super::query::{NoParams, Query};
 use super::AppState;
-use crate::data::{Alliance, AllianceKind, Dataset, Stp};
+use crate::model::{Alliance, AllianceKind, Dataset, Stp};
 use crate::views::AllianceRef;
 
 /// `[min_lon, min_lat, max_lon, max_lat]`.
@@ -119,15 +119,12 @@ fn stp_detail<'a>(data: &'a Dataset, s: &'a Stp) -> StpDetail<'a> {
     }
 }
 
-fn no_query(query: Option<String>) -> Result<(), ApiError> {
-    Params::parse(query.as_deref(), &[]).map(|_| ())
-}
-
 fn find_alliance<'a>(data: &'a Dataset, code: &str) -> Result<&'a Alliance, ApiError> {
     data.alliance(code).ok_or_else(|| {
         ApiError::not_found(format!(
-            "no Cancer Alliance has code {:?}; codes are E56000003–E56000018 and E57000001–E57000003",
-            truncate(code)
+            "no Cancer Alliance has code {:?}; the codes are {}",
+            truncate(code),
+            code_ranges(data.alliances.iter().map(|a| a.code.as_str()))
         ))
     })
 }
@@ -135,23 +132,39 @@ fn find_alliance<'a>(data: &'a Dataset, code: &str) -> Result<&'a Alliance, ApiE
 fn find_stp<'a>(data: &'a Dataset, code: &str) -> Result<&'a Stp, ApiError> {
     data.stp(code).ok_or_else(|| {
         ApiError::not_found(format!(
-            "no STP has code {:?}; codes are E54000005–E54000048",
-            truncate(code)
+            "no STP has code {:?}; the codes are {}",
+            truncate(code),
+            code_ranges(data.stps.iter().map(|s| s.code.as_str()))
         ))
     })
+}
+
+/// `E56000003–E56000018 and E57000001–E57000003`: sorted codes, first and last per prefix.
+fn code_ranges<'a>(codes: impl Iterator<Item = &'a str>) -> String {
+    let mut ranges: Vec<(&str, &str)> = Vec::new();
+    for code in codes {
+        match ranges.last_mut() {
+            Some((first, last)) if first.get(..3) == code.get(..3) => *last = code,
+            _ => ranges.push((code, code)),
+        }
+    }
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}–{b}") })
+        .collect();
+    parts.join(" and ")
 }
 
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// All 19 Cancer Alliances and National Cancer Vanguards.
+/// Every Cancer Alliance and National Cancer Vanguard (19 in 2017).
 #[utoipa::path(get, path = "/api/v1/alliances", tag = "areas",
     responses((status = 200, body = AllianceList)))]
-pub async fn list_alliances(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let data = &service.data;
+pub async fn list_alliances(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Result<Response, ApiError> {
+    let atlas = state.atlas();
+    let data = &atlas.data;
     let alliances = data.alliances.iter().map(|a| alliance_detail(data, a)).collect();
     Ok(Json(AllianceList { alliances }).into_response())
 }
@@ -164,20 +177,18 @@ pub async fn list_alliances(State(state): State<AppState>, RawQuery(q): RawQuery
 pub async fn get_alliance(
     State(state): State<AppState>,
     PathText(code): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let a = find_alliance(&service.data, &code)?;
-    Ok(Json(alliance_detail(&service.data, a)).into_response())
+    let atlas = state.atlas();
+    let a = find_alliance(&atlas.data, &code)?;
+    Ok(Json(alliance_detail(&atlas.data, a)).into_response())
 }
 
-/// All 44 STP footprints.
+/// Every STP footprint (44 in 2017).
 #[utoipa::path(get, path = "/api/v1/stps", tag = "areas", responses((status = 200, body = StpList)))]
-pub async fn list_stps(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let data = &service.data;
+pub async fn list_stps(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Result<Response, ApiError> {
+    let atlas = state.atlas();
+    let data = &atlas.data;
     let stps = data.stps.iter().map(|s| stp_detail(data, s)).collect();
     Ok(Json(StpList { stps }).into_response())
 }
@@ -190,12 +201,11 @@ pub async fn list_stps(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
 pub async fn get_stp(
     State(state): State<AppState>,
     PathText(code): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let s = find_stp(&service.data, &code)?;
-    Ok(Json(stp_detail(&service.data, s)).into_response())
+    let atlas = state.atlas();
+    let s = find_stp(&atlas.data, &code)?;
+    Ok(Json(stp_detail(&atlas.data, s)).into_response())
 }
 
 fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> Response {
@@ -219,11 +229,10 @@ fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> 
 pub async fn alliance_geometry(
     State(state): State<AppState>,
     PathText(code): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let a = find_alliance(&service.data, &code)?;
+    let atlas = state.atlas();
+    let a = find_alliance(&atlas.data, &code)?;
     Ok(feature(
         &a.geometry,
         serde_json::json!({"code": a.code, "name": a.name, "kind": a.kind}),
@@ -238,11 +247,10 @@ pub async fn alliance_geometry(
 pub async fn stp_geometry(
     State(state): State<AppState>,
     PathText(code): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_query(q)?;
-    let service = state.service();
-    let s = find_stp(&service.data, &code)?;
+    let atlas = state.atlas();
+    let s = find_stp(&atlas.data, &code)?;
     Ok(feature(
         &s.geometry,
         serde_json::json!({"code": s.code, "name": s.name}),

@@ -1,14 +1,42 @@
 //! `GET /api/v1/boundaries/{layer}.geojson?detail=overview|full`: what the map draws.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::PathText;
-use super::params::Params;
+use super::query::Query;
 use super::AppState;
 use crate::maplayers::{Detail, Layer};
+
+/// How detailed a boundary document is.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DetailParams {
+    /// `overview` (default) or `full`.
+    #[param(value_type = Option<String>)]
+    detail: Option<DetailParam>,
+}
+
+#[derive(Clone, Copy)]
+struct DetailParam(Detail);
+
+impl<'de> Deserialize<'de> for DetailParam {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.as_str() {
+            "overview" => Ok(DetailParam(Detail::Overview)),
+            "full" => Ok(DetailParam(Detail::Full)),
+            other => {
+                let shown: String = other.chars().take(20).collect();
+                Err(serde::de::Error::custom(format!("must be overview or full, got {shown:?}")))
+            }
+        }
+    }
+}
 
 /// A layer's boundaries as a GeoJSON FeatureCollection. `overview` (default) is simplified
 /// with borders kept shared between neighbours and across the two layers; `full` is the
@@ -16,7 +44,7 @@ use crate::maplayers::{Detail, Layer};
 #[utoipa::path(get, path = "/api/v1/boundaries/{layer}", tag = "map",
     params(
         ("layer" = String, Path, description = "alliances.geojson, stps.geojson or countries.geojson"),
-        ("detail" = Option<String>, Query, description = "overview (default) or full"),
+        DetailParams,
     ),
     responses(
         (status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json"),
@@ -27,21 +55,10 @@ use crate::maplayers::{Detail, Layer};
 pub async fn boundaries(
     State(state): State<AppState>,
     PathText(layer): PathText,
-    RawQuery(q): RawQuery,
+    Query(params): Query<DetailParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["detail"])?;
-    let detail = match params.get("detail") {
-        None | Some("overview") => Detail::Overview,
-        Some("full") => Detail::Full,
-        Some(other) => {
-            let shown: String = other.chars().take(20).collect();
-            return Err(ApiError::parameter(
-                "detail",
-                format!("detail must be overview or full, got {shown:?}"),
-            ));
-        }
-    };
+    let detail = params.detail.map_or(Detail::Overview, |d| d.0);
     let layer = match layer.as_str() {
         "alliances.geojson" => Layer::Alliances,
         "stps.geojson" => Layer::Stps,
@@ -52,6 +69,5 @@ pub async fn boundaries(
             ))
         }
     };
-    let service = state.service();
-    Ok(service.map_layers().document(layer, detail).respond(&headers))
+    Ok(state.atlas().map_layers().document(layer, detail).respond(&headers))
 }

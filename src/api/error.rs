@@ -30,9 +30,9 @@ pub enum ApiError {
     /// Shed or timed out under load: 503 with `Retry-After`.
     #[error("{detail}")]
     Overloaded { detail: String },
-    /// A loopback-only endpoint called from elsewhere.
+    /// A bug: a handler panicked (caught by the protection stack).
     #[error("{detail}")]
-    Forbidden { detail: String },
+    Internal { detail: String },
     /// A reload is already running.
     #[error("{detail}")]
     Conflict { detail: String },
@@ -87,7 +87,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable { .. } | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
         }
     }
@@ -102,7 +102,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unavailable { .. } => ("unavailable", "Service unavailable"),
             ApiError::Overloaded { .. } => ("overloaded", "Server overloaded"),
-            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
+            ApiError::Internal { .. } => ("internal", "Internal error"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
         }
     }

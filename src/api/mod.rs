@@ -1,4 +1,9 @@
-//! The HTTP API: one routes table, one handler module per resource.
+//! The HTTP API: one routes table ([`app`]), one handler module per resource, problem+json
+//! errors ([`error`]) and strict extractors for queries ([`query`]), bodies ([`body`]) and
+//! paths ([`extract`]).
+//!
+//! Handlers only read the current [`Atlas`]; the protection stack, the listeners and the
+//! admin endpoints are the server's (`crate::server`).
 
 pub mod areas;
 pub mod body;
@@ -8,77 +13,84 @@ pub mod extract;
 pub mod lookup;
 pub mod openapi;
 pub mod ops;
-pub mod params;
 pub mod postcodes;
+pub mod query;
 pub mod web;
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::Method;
 use axum::routing::get;
 use axum::Router;
 
-use crate::service::Service;
+use crate::atlas::Atlas;
+use crate::metrics::Metrics;
 use error::ApiError;
 
-/// Shared by every handler: the current data generation, swappable as a whole.
+/// Shared by every handler: the current data generation (swappable as a whole), the map's
+/// settings and the metrics handlers count into.
 #[derive(Clone)]
 pub struct AppState {
-    current: Arc<ArcSwap<Service>>,
+    current: Arc<ArcSwap<Atlas>>,
     pub web: Arc<web::WebConfig>,
-    pub ops: Arc<ops::Ops>,
+    pub metrics: Arc<Metrics>,
 }
 
-/// Builds a fresh data generation for a reload.
-pub type Reloader = Box<dyn Fn() -> Result<Service, String> + Send + Sync>;
-
 impl AppState {
-    pub fn new(service: Service) -> Self {
-        Self::with(service, web::WebConfig::from_env(), None)
+    /// State for `atlas`, with the map settings from the environment.
+    pub fn new(atlas: Atlas) -> Self {
+        let web = web::WebConfig::from_env(&atlas.data.manifest);
+        Self::with_web(atlas, web)
     }
 
-    pub fn with(service: Service, web: web::WebConfig, reloader: Option<Reloader>) -> Self {
+    pub fn with_web(atlas: Atlas, web: web::WebConfig) -> Self {
         AppState {
-            current: Arc::new(ArcSwap::from_pointee(service)),
+            current: Arc::new(ArcSwap::from_pointee(atlas)),
             web: Arc::new(web),
-            ops: Arc::new(ops::Ops::new(reloader)),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
-    /// Swaps in a new data generation atomically: requests in flight keep the one they hold.
-    pub fn swap(&self, service: Arc<Service>) {
-        self.current.store(service);
+    /// The data generation to answer this request from. Requests in flight keep the one they
+    /// hold across a swap.
+    #[inline]
+    pub fn atlas(&self) -> arc_swap::Guard<Arc<Atlas>> {
+        self.current.load()
+    }
+
+    /// Swaps in `atlas` as the next generation and warms it up; returns its version.
+    pub fn swap(&self, atlas: Atlas) -> u64 {
+        let version = self.current.load().version + 1;
+        let atlas = Arc::new(atlas.with_version(version));
+        warm_up(atlas.clone());
+        self.current.store(atlas);
+        version
     }
 
     /// Builds the lookup grid and the map's boundary documents in the background: neither
     /// is needed to start serving (lookups take the exact path until the grid is ready).
     pub fn warm_up(&self) {
-        let service = self.service();
-        std::thread::spawn(move || {
-            service.locator.grid();
-            service.map_layers();
-        });
-    }
-
-    /// The data generation to answer this request from.
-    pub fn service(&self) -> Arc<Service> {
-        self.current.load_full()
+        warm_up(self.current.load_full());
     }
 }
 
-/// The routes table. Everything the service answers is listed here.
+fn warm_up(atlas: Arc<Atlas>) {
+    std::thread::spawn(move || {
+        atlas.locator.grid();
+        atlas.map_layers();
+    });
+}
+
+/// The routes table. Everything the public port answers is listed here.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/docs", get(web::docs))
         .route("/assets/{name}", get(web::asset))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/admin/reload", axum::routing::post(ops::admin_reload))
         .route("/api/v1/config", get(web::config))
         .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
@@ -98,22 +110,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .with_state(state)
 }
 
-/// 200 once data is loaded (it always is once the server listens).
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "ok")))]
-pub async fn healthz() -> impl IntoResponse {
-    (StatusCode::OK, "ok\n")
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+/// A 404 problem for any path not in the table (the admin paths included).
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
     ApiError::not_found(format!("nothing is served at {path}"))
 }
 
-async fn method_not_allowed(method: Method) -> ApiError {
+pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed {
         method: method.to_string(),
     }

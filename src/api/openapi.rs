@@ -1,29 +1,20 @@
 //! The OpenAPI document, generated from the handlers' own annotations and types.
 
+use axum::extract::State;
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{areas, boundaries, error, lookup, ops, postcodes, web};
-
-pub const ATTRIBUTION: &str = "Contains public sector information licensed under the Open Government Licence v3.0. \
-Contains OS data © Crown copyright and database right 2018. Contains Royal Mail data © Royal Mail copyright and database right 2018. \
-Contains National Statistics data © Crown copyright and database right 2018.";
+use super::{areas, boundaries, error, lookup, ops, postcodes, web, AppState};
+use crate::model::Manifest;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "alliance-map",
-        description = "Which NHS Cancer Alliance (ONS CALNCV17) and STP footprint (ONS STP17) covers a point or a postcode in England, 2017 configuration.\n\n\
-Data licence: Contains public sector information licensed under the Open Government Licence v3.0. \
-Contains OS data © Crown copyright and database right 2018. Contains Royal Mail data © Royal Mail copyright and database right 2018. \
-Contains National Statistics data © Crown copyright and database right 2018.",
-        license(
-            name = "Data: Open Government Licence v3.0",
-            url = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
-        )
+        description = "Which NHS Cancer Alliance and STP footprint covers a point or a postcode in England."
     ),
     paths(
-        super::healthz,
+        ops::healthz,
         lookup::lookup_get,
         lookup::lookup_post,
         areas::list_alliances,
@@ -39,13 +30,29 @@ Contains National Statistics data © Crown copyright and database right 2018.",
         boundaries::boundaries,
         web::config,
         ops::readyz,
-        ops::metrics,
-        ops::admin_reload,
     ),
     components(schemas(error::Problem))
 )]
 pub struct ApiDoc;
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document for data described by `manifest`: its title, editions and licence come from
+/// the manifest, so the licence text lives in one place.
+pub fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.description = Some(format!(
+        "Which NHS Cancer Alliance and STP footprint covers a point or a postcode in England. \
+Data: {} (answers for {}).\n\nData licence: {}",
+        manifest.title, manifest.default_date, manifest.attribution
+    ));
+    doc.info.license = Some(
+        utoipa::openapi::LicenseBuilder::new()
+            .name(format!("Data: {}", manifest.licence.name))
+            .url(Some(manifest.licence.url.clone()))
+            .build(),
+    );
+    doc
+}
+
+pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(document(&state.atlas().data.manifest))
 }

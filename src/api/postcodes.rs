@@ -2,29 +2,26 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body;
+use super::body::{self, BulkRequest};
 use super::error::{ApiError, Problem};
 use super::extract::PathText;
-use super::params::{self, Params};
+use super::query::{Lat, Limit, Lon, NoParams, Query, Radius};
 use super::AppState;
-use crate::data::AllianceKind;
+use crate::atlas::Atlas;
+use crate::model::AllianceKind;
 use crate::postcode::index::Found;
 use crate::postcode::parse::parse_outward;
 use crate::postcode::{Postcode, PostcodeIndex};
-use crate::service::Service;
 use crate::views::PostcodeResult;
 
-fn index(service: &Service) -> Result<&PostcodeIndex, ApiError> {
-    service.postcodes.as_ref().ok_or_else(|| ApiError::Unavailable {
+fn index(atlas: &Atlas) -> Result<&PostcodeIndex, ApiError> {
+    atlas.postcodes.as_ref().ok_or_else(|| ApiError::Unavailable {
         detail: "this server was started without a postcode index".into(),
     })
 }
@@ -56,13 +53,12 @@ fn find(index: &PostcodeIndex, raw: &str) -> Result<Found, ApiError> {
 pub async fn get_postcode(
     State(state): State<AppState>,
     PathText(raw): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    Params::parse(q.as_deref(), &[])?;
-    let service = state.service();
-    let index = index(&service)?;
+    let atlas = state.atlas();
+    let index = index(&atlas)?;
     let found = find(index, &raw)?;
-    Ok(Json(service.data.postcode_result(&found, &index.meta.source)).into_response())
+    Ok(Json(atlas.data.postcode_result(&found, &index.meta.source)).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,12 +80,19 @@ pub struct BulkPostcodeResponse<'a> {
     results: Vec<BulkPostcodeItem<'a>>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // documents the request shape; parsing is item by item
+/// A bulk postcode lookup.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkPostcodeRequest {
     /// 1 to 1000 postcodes.
     #[schema(example = json!(["LS1 1AZ", "s40 1ll"]))]
     postcodes: Vec<String>,
+}
+
+impl BulkRequest for BulkPostcodeRequest {
+    fn items(&self) -> (&'static str, usize) {
+        ("postcodes", self.postcodes.len())
+    }
 }
 
 /// Up to 1000 postcodes; each item carries its own result or error, in request order.
@@ -102,33 +105,18 @@ pub struct BulkPostcodeRequest {
     ))]
 pub async fn post_postcodes(
     State(state): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    bytes: Result<Bytes, BytesRejection>,
+    Query(NoParams {}): Query<NoParams>,
+    body::Json(request): body::Json<BulkPostcodeRequest>,
 ) -> Result<Response, ApiError> {
-    Params::parse(q.as_deref(), &[])?;
-    let json = body::json(&headers, bytes)?;
-    let items = body::bulk_items(&json, "postcodes")?;
-    let queries = items
+    let atlas = state.atlas();
+    let index = index(&atlas)?;
+    let results = request
+        .postcodes
         .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.as_str().ok_or_else(|| {
-                ApiError::body(
-                    Some(format!("/postcodes/{i}")),
-                    format!("postcodes[{i}] must be a string, got {v}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<&str>, _>>()?;
-    let service = state.service();
-    let index = index(&service)?;
-    let results = queries
-        .iter()
-        .map(|&query| match find(index, query) {
+        .map(|query| match find(index, query) {
             Ok(found) => BulkPostcodeItem {
                 query,
-                result: Some(service.data.postcode_result(&found, &index.meta.source)),
+                result: Some(atlas.data.postcode_result(&found, &index.meta.source)),
                 error: None,
             },
             Err(e) => BulkPostcodeItem {
@@ -187,11 +175,10 @@ pub struct Centroid {
 pub async fn get_outcode(
     State(state): State<AppState>,
     PathText(raw): PathText,
-    RawQuery(q): RawQuery,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    Params::parse(q.as_deref(), &[])?;
-    let service = state.service();
-    let index = index(&service)?;
+    let atlas = state.atlas();
+    let index = index(&atlas)?;
     let shown: String = raw.chars().take(20).collect();
     let outward = parse_outward(&raw)
         .map_err(|e| ApiError::parameter("outcode", format!("{shown:?} is not a valid outward code: {e}")))?;
@@ -213,7 +200,7 @@ pub async fn get_outcode(
             *by_stp.entry(s).or_default() += 1;
         }
     }
-    let data = &service.data;
+    let data = &atlas.data;
     let share = |count: u64| (count as f64 / n as f64 * 1e4).round() / 1e4;
     let mut alliances: Vec<AreaShare> = by_alliance
         .iter()
@@ -275,40 +262,44 @@ pub struct NearbyResponse<'a> {
     results: Vec<NearbyPostcode<'a>>,
 }
 
-pub const MAX_RADIUS_M: f64 = 2000.0;
-pub const MAX_LIMIT: usize = 100;
+/// Where and how far to search for postcodes.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyParams {
+    /// Longitude, WGS84 degrees (-180 to 180).
+    #[param(value_type = f64, example = -1.5492)]
+    lon: Lon,
+    /// Latitude, WGS84 degrees (-90 to 90).
+    #[param(value_type = f64, example = 53.7997)]
+    lat: Lat,
+    /// Metres, 0 to 2000 (default 500).
+    #[param(value_type = Option<f64>)]
+    radius: Option<Radius>,
+    /// 1 to 100 (default 10).
+    #[param(value_type = Option<u32>)]
+    limit: Option<Limit>,
+}
 
 /// Postcodes nearest a point, within a radius, nearest first.
 #[utoipa::path(get, path = "/api/v1/postcodes", tag = "postcodes",
-    params(
-        ("lon" = f64, Query, example = -1.5492), ("lat" = f64, Query, example = 53.7997),
-        ("radius" = Option<f64>, Query, description = "Metres, 0 to 2000 (default 500)"),
-        ("limit" = Option<u32>, Query, description = "1 to 100 (default 10)"),
-    ),
+    params(NearbyParams),
     responses((status = 200, body = NearbyResponse),
               (status = 400, body = Problem, content_type = "application/problem+json")))]
-pub async fn nearby_postcodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["lon", "lat", "radius", "limit"])?;
-    let (lon, lat) = params::lon_lat(&params)?;
-    let radius = params.number("radius", 0.0..=MAX_RADIUS_M)?.unwrap_or(500.0);
-    let limit = match params.get("limit") {
-        None => 10,
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ApiError::parameter("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
-    let service = state.service();
-    let index = index(&service)?;
+pub async fn nearby_postcodes(
+    State(state): State<AppState>,
+    Query(p): Query<NearbyParams>,
+) -> Result<Response, ApiError> {
+    let (lon, lat) = (p.lon.0, p.lat.0);
+    let radius = p.radius.map_or(500.0, |r| r.0);
+    let limit = p.limit.map_or(10, |l| l.0);
+    let atlas = state.atlas();
+    let index = index(&atlas)?;
     let results = index
         .nearest(lon, lat, radius, limit)
         .into_iter()
         .map(|(f, d)| NearbyPostcode {
-            result: service.data.postcode_result(&f, &index.meta.source),
+            result: atlas.data.postcode_result(&f, &index.meta.source),
             distance_m: (d * 10.0).round() / 10.0,
         })
         .collect();

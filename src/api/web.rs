@@ -5,17 +5,18 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::extract::PathText;
-use super::params::Params;
+use super::query::{NoParams, Query};
 use super::AppState;
+use crate::model::Manifest;
 use crate::maplayers::asset::Asset;
 
 const NO_CACHE: &str = "no-cache";
@@ -85,19 +86,28 @@ fn pages() -> &'static Vec<Asset> {
     })
 }
 
-fn page(name: &str, headers: &HeaderMap, query: Option<String>, allowed: &[&str]) -> Result<Response, ApiError> {
-    // The map page keeps its state in ?postcode= or ?lon=&lat=; nothing else is expected.
-    Params::parse(query.as_deref(), allowed)?;
+fn page(name: &str, headers: &HeaderMap) -> Response {
     let i = PAGES.iter().position(|(n, _)| *n == name).unwrap_or(0);
-    Ok(pages()[i].respond(headers))
+    pages()[i].respond(headers)
 }
 
-pub async fn index(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    page("index", &headers, q, &["postcode", "lon", "lat"])
+/// The map page keeps its state in `?postcode=` or `?lon=&lat=` (read by the page's script);
+/// nothing else is expected.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the page's script reads these; the server only checks the names
+pub struct PageParams {
+    postcode: Option<String>,
+    lon: Option<String>,
+    lat: Option<String>,
 }
 
-pub async fn docs(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    page("docs", &headers, q, &[])
+pub async fn index(headers: HeaderMap, Query(_): Query<PageParams>) -> Response {
+    page("index", &headers)
+}
+
+pub async fn docs(headers: HeaderMap, Query(NoParams {}): Query<NoParams>) -> Response {
+    page("docs", &headers)
 }
 
 pub async fn asset(PathText(name): PathText, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -114,7 +124,7 @@ pub struct WebConfig {
     /// A raster tile URL template (`…/{z}/{x}/{y}.png`) and its attribution, or null.
     pub basemap: Option<Basemap>,
     /// The attribution the data's licence requires.
-    pub attribution: &'static str,
+    pub attribution: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -127,21 +137,29 @@ pub const BASEMAP_ENV: &str = "ALLIANCE_MAP_BASEMAP_URL";
 pub const BASEMAP_ATTRIBUTION_ENV: &str = "ALLIANCE_MAP_BASEMAP_ATTRIBUTION";
 
 impl WebConfig {
-    pub fn from_env() -> Self {
+    /// The basemap from the environment; the attribution from the data's manifest.
+    pub fn from_env(manifest: &Manifest) -> Self {
         let tiles = std::env::var(BASEMAP_ENV).ok().filter(|t| !t.trim().is_empty());
         WebConfig {
             basemap: tiles.map(|tiles| Basemap {
                 tiles,
                 attribution: std::env::var(BASEMAP_ATTRIBUTION_ENV).unwrap_or_default(),
             }),
-            attribution: super::openapi::ATTRIBUTION,
+            attribution: manifest.attribution.clone(),
         }
+    }
+
+    /// `scheme://host[:port]` of the basemap's URL template, for the Content-Security-Policy.
+    pub fn basemap_origin(&self) -> Option<String> {
+        let url = &self.basemap.as_ref()?.tiles;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next().filter(|h| !h.is_empty() && !h.contains('{'))?;
+        Some(format!("{scheme}://{host}"))
     }
 }
 
 /// The map page's settings.
 #[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig)))]
-pub async fn config(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<WebConfig>, ApiError> {
-    Params::parse(q.as_deref(), &[])?;
-    Ok(Json(state.web.as_ref().clone()))
+pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<WebConfig> {
+    Json(state.web.as_ref().clone())
 }

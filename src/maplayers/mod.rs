@@ -14,7 +14,7 @@ use std::fmt::Write;
 use geo::MultiPolygon;
 use serde_json::json;
 
-use crate::data::Dataset;
+use crate::model::Dataset;
 use asset::Asset;
 
 /// Douglas–Peucker tolerance for the overview, in degrees of latitude (about 170 m).

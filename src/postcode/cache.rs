@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use super::file::{self, IndexFileError};
 use super::import::{self, ImportError};
 use super::index::PostcodeIndex;
-use crate::data;
-use crate::service::Service;
+use crate::locate::Locator;
+use crate::model::Dataset;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostcodeLoadError {
@@ -32,22 +32,18 @@ pub enum PostcodeLoadError {
     },
 }
 
-/// A stable fingerprint of what an import's result depends on.
-pub fn fingerprint(source: &Path, service: &Service) -> String {
+/// A stable fingerprint of what an import's result depends on: the source, every file the
+/// manifest names, the manifest itself and the import settings.
+pub fn fingerprint(source: &Path, data: &Dataset, locator: &Locator) -> String {
     let mut h = Sha256::new();
     h.update(format!(
         "format {} tolerance {}\n",
         file::FORMAT_VERSION,
-        service.locator.tolerance_m()
+        locator.tolerance_m()
     ));
-    let dir = &service.data.dir;
-    let inputs = [
-        source.to_path_buf(),
-        dir.join(data::ALLIANCES.file),
-        dir.join(data::STPS.file),
-        dir.join(data::COUNTRIES.file),
-        dir.join(data::membership::FILE),
-    ];
+    h.update(toml::to_string(data.manifest.as_ref()).unwrap_or_default());
+    let dir = &data.dir;
+    let inputs = std::iter::once(source.to_path_buf()).chain(data.manifest.files().into_iter().map(|f| dir.join(f)));
     for p in inputs {
         let meta = std::fs::metadata(&p).ok();
         let size = meta.as_ref().map_or(0, |m| m.len());
@@ -65,9 +61,9 @@ pub fn fingerprint(source: &Path, service: &Service) -> String {
 }
 
 /// Checks an index refers to the same alliance and STP codes, in the same order.
-pub fn check_matches(index: &PostcodeIndex, service: &Service, path: &Path) -> Result<(), PostcodeLoadError> {
-    let alliances: Vec<&str> = service.data.alliances.iter().map(|a| a.code.as_str()).collect();
-    let stps: Vec<&str> = service.data.stps.iter().map(|s| s.code.as_str()).collect();
+pub fn check_matches(index: &PostcodeIndex, data: &Dataset, path: &Path) -> Result<(), PostcodeLoadError> {
+    let alliances: Vec<&str> = data.alliances.iter().map(|a| a.code.as_str()).collect();
+    let stps: Vec<&str> = data.stps.iter().map(|s| s.code.as_str()).collect();
     if index.meta.alliances != alliances || index.meta.stps != stps {
         return Err(PostcodeLoadError::Mismatch {
             path: path.display().to_string(),
@@ -79,19 +75,24 @@ pub fn check_matches(index: &PostcodeIndex, service: &Service, path: &Path) -> R
 
 /// Reads `source` if it is an index file; otherwise returns the cached import of it from
 /// `cache_dir`, importing (and caching) it first if needed.
-pub fn load_or_build(source: &Path, service: &Service, cache_dir: &Path) -> Result<PostcodeIndex, PostcodeLoadError> {
+pub fn load_or_build(
+    source: &Path,
+    data: &Dataset,
+    locator: &Locator,
+    cache_dir: &Path,
+) -> Result<PostcodeIndex, PostcodeLoadError> {
     let started = Instant::now();
     if is_index_file(source) {
         let index = file::read(source)?;
-        check_matches(&index, service, source)?;
+        check_matches(&index, data, source)?;
         tracing::info!(path = %source.display(), postcodes = index.len(), ms = started.elapsed().as_millis() as u64, "postcode index loaded");
         return Ok(index);
     }
-    let fp = fingerprint(source, service);
+    let fp = fingerprint(source, data, locator);
     let cached = cache_path(cache_dir, &fp);
     if cached.is_file() {
         match file::read(&cached) {
-            Ok(index) if index.meta.fingerprint == fp && check_matches(&index, service, &cached).is_ok() => {
+            Ok(index) if index.meta.fingerprint == fp && check_matches(&index, data, &cached).is_ok() => {
                 tracing::info!(path = %cached.display(), postcodes = index.len(), ms = started.elapsed().as_millis() as u64, "postcode index loaded from cache");
                 return Ok(index);
             }
@@ -100,7 +101,7 @@ pub fn load_or_build(source: &Path, service: &Service, cache_dir: &Path) -> Resu
         }
     }
     tracing::info!(source = %source.display(), cache = %cached.display(), "building the postcode index (first start; later starts read the cache)");
-    let (index, summary) = import::import(source, service, fp)?;
+    let (index, summary) = import::import(source, data, locator, fp)?;
     file::write(&index, &cached).map_err(|source| PostcodeLoadError::Write {
         path: cached.display().to_string(),
         source,

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::index::{country_index, Areas, Entry, IndexMeta, PostcodeIndex, COUNTRIES};
 use super::parse::Postcode;
-use crate::service::Service;
+use crate::locate::Locator;
+use crate::model::Dataset;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -115,10 +116,12 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Imports `path` (a Code-Point Open zip or an ONSPD/NSPL CSV) against `service`'s boundaries.
+/// Imports `path` (a Code-Point Open zip or an ONSPD/NSPL CSV), resolving each postcode
+/// through `locator` over `data`'s boundaries.
 pub fn import(
     path: &Path,
-    service: &Service,
+    data: &Dataset,
+    locator: &Locator,
     fingerprint: String,
 ) -> Result<(PostcodeIndex, ImportSummary), ImportError> {
     let name = path.display().to_string();
@@ -138,10 +141,9 @@ pub fn import(
     };
     summary.source = source.clone();
 
-    service.locator.grid(); // a million lookups ahead: worth the grid
+    locator.grid(); // a million lookups ahead: worth the grid
     let bar = progress(rows.len() as u64, "resolving");
-    let data = &service.data;
-    let england = country_index("E92000001");
+    let england = country_index(&data.manifest.home_country);
     let resolved: Vec<(Entry, Option<(bool, bool)>)> = rows
         .par_iter()
         .filter_map(|row| {
@@ -151,7 +153,7 @@ pub fn import(
                 Location::Grid(e, n) => lonlat_bng::convert_osgb36_to_ll(e, n).ok()?,
             };
             let (alliance, stp) = if row.country == england {
-                let hit = service.locator.locate(lon, lat);
+                let hit = locator.locate(lon, lat);
                 (hit.alliance, hit.stp)
             } else {
                 (None, None)
@@ -370,11 +372,7 @@ fn read_directory_csv(name: &str, reader: impl Read, summary: &mut ImportSummary
             continue;
         };
         // ONSPD marks a postcode without a grid reference with lat 99.999999, long 0.
-        if lat >= 99.0
-            || (lat == 0.0 && lon == 0.0)
-            || !(-90.0..=90.0).contains(&lat)
-            || !(-180.0..=180.0).contains(&lon)
-        {
+        if lat >= 99.0 || (lat == 0.0 && lon == 0.0) || !crate::model::coordinates::is_valid(lon, lat) {
             summary.skip("zero coordinates");
             continue;
         }

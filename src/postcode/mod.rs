@@ -1,8 +1,6 @@
 //! Postcodes: parsing ([`parse`]), the compact index ([`index`]) and its file ([`file`]),
-//! importing OS/ONS files ([`import`]), the build-once cache ([`cache`]) and CSV
-//! annotation ([`annotate`]).
+//! importing OS/ONS files ([`import`]) and the build-once cache ([`cache`]).
 
-pub mod annotate;
 pub mod cache;
 pub mod file;
 pub mod import;

@@ -1,8 +1,12 @@
-//! The HTTP server: the accept loop with connection timeouts and graceful shutdown
-//! ([`listen`]), and the protection stack around the API routes ([`protect`]).
+//! The running server: [`run`] wires the public listener (the API behind the protection
+//! stack, [`protect`]) and the admin listener ([`admin`]: metrics, reload), handles signals
+//! and drains on shutdown; [`listen`] is the accept loop; [`reload`] swaps in new data.
 
+pub mod admin;
 pub mod listen;
 pub mod protect;
+pub mod reload;
+mod run;
 
-pub use listen::serve;
 pub use protect::{protect, Limits};
+pub use run::{run, shutdown_signal, Listeners, RunOptions};

@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use alliance_map::api::{app, AppState};
-use alliance_map::service::{Options, PostcodeOptions, PostcodeSource, Service};
+use alliance_map::api::AppState;
+use alliance_map::atlas::{Atlas, Options, PostcodeOptions, PostcodeSource};
+use alliance_map::server::reload::Loader;
+use alliance_map::server::{Limits, Listeners, RunOptions};
 
 /// The real data directory: `$ALLIANCE_MAP_DATA`, else `../shared/data`.
 pub fn data_dir() -> PathBuf {
@@ -19,8 +21,8 @@ pub fn data_dir() -> PathBuf {
 pub fn server() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
-        let service = Service::load(&data_dir(), &Options::default()).expect("real data loads");
-        start(AppState::new(service))
+        let atlas = Atlas::load(&data_dir(), &Options::default()).expect("real data loads");
+        start(AppState::new(atlas))
     })
 }
 
@@ -44,19 +46,30 @@ pub fn options_with_postcodes() -> Options {
 pub fn server_with_postcodes() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
-        let service = Service::load(&data_dir(), &options_with_postcodes()).expect("real data and postcodes load");
-        start(AppState::new(service))
+        let atlas = Atlas::load(&data_dir(), &options_with_postcodes()).expect("real data and postcodes load");
+        start(AppState::new(atlas))
     })
 }
 
 /// Serves `state` on a fresh loopback port from a runtime of its own; returns the base URL.
 pub fn start(state: AppState) -> String {
-    state.warm_up();
     start_with(state, limits())
 }
 
-/// Serves `state` behind the protection stack with `limits`; returns the base URL.
-pub fn start_with(state: AppState, limits: alliance_map::server::Limits) -> String {
+/// Serves `state` with `limits`; returns the base URL.
+pub fn start_with(state: AppState, limits: Limits) -> String {
+    start_server(state, limits, None).base
+}
+
+/// A server started by [`start_server`]: its public and admin base URLs.
+pub struct Running {
+    pub base: String,
+    pub admin: String,
+}
+
+/// Runs `server::run` — exactly what `alliance-map serve` runs — on two fresh loopback ports,
+/// from a runtime of its own.
+pub fn start_server(state: AppState, limits: Limits, loader: Option<Loader>) -> Running {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -65,22 +78,26 @@ pub fn start_with(state: AppState, limits: alliance_map::server::Limits) -> Stri
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            tx.send(listener.local_addr().expect("addr")).expect("send addr");
-            let csp = alliance_map::server::protect::content_security_policy(None);
-            let app = alliance_map::server::protect(app(state), &limits, &csp);
-            alliance_map::server::serve(listener, app, std::future::pending(), limits.header_timeout).await;
+            let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.expect("bind loopback");
+            let addrs = (
+                listeners.public_addr().expect("addr"),
+                listeners.admin_addr().expect("addr"),
+            );
+            tx.send(addrs).expect("send addrs");
+            let options = RunOptions { limits, loader };
+            let _ = alliance_map::server::run(listeners, state, options, std::future::pending()).await;
         });
     });
-    let addr = rx.recv().expect("server started");
-    format!("http://{addr}")
+    let (public, admin) = rx.recv().expect("server started");
+    Running {
+        base: format!("http://{public}"),
+        admin: format!("http://{admin}"),
+    }
 }
 
 /// The protection limits the test servers run with (the defaults, but a short header timeout).
-pub fn limits() -> alliance_map::server::Limits {
-    alliance_map::server::Limits {
+pub fn limits() -> Limits {
+    Limits {
         header_timeout: std::time::Duration::from_secs(1),
         ..Default::default()
     }

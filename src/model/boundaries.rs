@@ -11,15 +11,15 @@ use serde_json::Value;
 
 use super::DataError;
 
-/// What a layer file must look like.
-pub struct LayerSpec {
-    pub file: &'static str,
-    pub code_property: &'static str,
-    pub name_property: &'static str,
+/// What a layer file must look like (from its manifest entry, [`super::manifest::LayerSpec::shape`]).
+pub struct FileShape<'a> {
+    pub file: &'a str,
+    pub code_property: &'a str,
+    pub name_property: &'a str,
     /// `None` when any non-zero number of features is acceptable.
     pub expected_count: Option<usize>,
     /// Accepted GSS code prefixes (entity codes), e.g. `E54`.
-    pub code_prefixes: &'static [&'static str],
+    pub code_prefixes: &'a [&'a str],
 }
 
 /// One named area of a layer, with its validated geometry.
@@ -31,15 +31,34 @@ pub struct AreaFeature {
     pub bbox: Rect<f64>,
 }
 
-/// Reads and validates the layer at `dir/spec.file`.
-pub fn load_layer(dir: &Path, spec: &LayerSpec) -> Result<Vec<AreaFeature>, DataError> {
-    let path = dir.join(spec.file);
-    let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
-    parse_layer(&path, &text, spec)
+/// Reads and validates the layer file of a manifest entry.
+pub fn load_layer(dir: &Path, spec: &super::manifest::LayerSpec) -> Result<Vec<AreaFeature>, DataError> {
+    let prefixes: Vec<&str> = spec.code_prefixes.iter().map(String::as_str).collect();
+    // The manifest check guarantees a file and both property names for layers loaded here.
+    let shape = FileShape {
+        file: spec.file.as_deref().unwrap_or_default(),
+        code_property: spec.code_property.as_deref().unwrap_or_default(),
+        name_property: spec.name_property.as_deref().unwrap_or_default(),
+        expected_count: Some(spec.count),
+        code_prefixes: &prefixes,
+    };
+    let path = dir.join(shape.file);
+    let text = read_regular_file(&path)?;
+    parse_layer(&path, &text, &shape)
+}
+
+/// Reads a whole file, refusing anything but a regular file (a FIFO or device would hang
+/// start-up or never end).
+pub fn read_regular_file(path: &Path) -> Result<String, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(DataError::file(path, "is not a regular file"));
+    }
+    std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))
 }
 
 /// Parses and validates layer text; `path` is only used in messages.
-pub fn parse_layer(path: &Path, text: &str, spec: &LayerSpec) -> Result<Vec<AreaFeature>, DataError> {
+pub fn parse_layer(path: &Path, text: &str, spec: &FileShape<'_>) -> Result<Vec<AreaFeature>, DataError> {
     let root: Value = serde_json::from_str(text).map_err(|e| DataError::GeoJson {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -189,12 +208,7 @@ fn validate_geometry(mp: &MultiPolygon<f64>) -> Result<(), String> {
             if ring.0.len() < 4 {
                 return Err(format!("{where_} has {} positions (at least 4 needed)", ring.0.len()));
             }
-            if let Some(c) = ring.0.iter().find(|c| {
-                !(c.x.is_finite()
-                    && c.y.is_finite()
-                    && (-180.0..=180.0).contains(&c.x)
-                    && (-90.0..=90.0).contains(&c.y))
-            }) {
+            if let Some(c) = ring.0.iter().find(|c| !super::coordinates::is_valid(c.x, c.y)) {
                 return Err(format!("{where_} has position ({}, {}) outside WGS84 range", c.x, c.y));
             }
         }
@@ -215,7 +229,7 @@ pub fn ogc_problems(mp: &MultiPolygon<f64>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const SPEC: LayerSpec = LayerSpec {
+    const SPEC: FileShape<'static> = FileShape {
         file: "x.geojson",
         code_property: "cd",
         name_property: "nm",

@@ -1,19 +1,22 @@
-//! One loaded generation of data with its indexes: what every request reads.
+//! The atlas: one loaded, validated and indexed generation of data — what every request reads.
 //!
-//! Load → validate ([`Dataset::load`]) → index ([`Locator::new`], the postcode index) happens
-//! here once; the HTTP layer only ever sees a finished `Service`.
+//! Manifest → load → validate ([`Dataset::load`]) → index ([`Locator::new`], the postcode
+//! index) happens here once, off the request path; the HTTP layer only ever sees a finished
+//! `Atlas`, swapped in whole on reload.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::data::{DataError, Dataset};
+use crate::model::{DataError, Dataset, Manifest};
 use crate::locate::Locator;
 use crate::maplayers::MapLayers;
 use crate::postcode::cache::{self, PostcodeLoadError};
 use crate::postcode::PostcodeIndex;
 use crate::views::LookupResult;
 
-pub struct Service {
+pub struct Atlas {
+    /// Generation: 1 for the data loaded at start, +1 per reload.
+    pub version: u64,
     pub data: Dataset,
     pub locator: Locator,
     /// `None` when the service runs without postcodes.
@@ -65,11 +68,11 @@ pub enum LoadError {
     Postcodes(#[from] PostcodeLoadError),
 }
 
-impl Service {
-    /// Loads boundaries only.
+impl Atlas {
+    /// Loads boundaries only, as the directory's manifest (or the default one) describes them.
     pub fn load_boundaries(dir: &Path, tolerance_m: f64) -> Result<Self, DataError> {
         let started = Instant::now();
-        let data = Dataset::load(dir)?;
+        let data = Dataset::load(dir, Manifest::for_dir(dir)?)?;
         let loaded = started.elapsed();
         let locator = Locator::new(&data, tolerance_m);
         tracing::info!(
@@ -81,7 +84,8 @@ impl Service {
             index_ms = (started.elapsed() - loaded).as_millis() as u64,
             "boundaries loaded and indexed"
         );
-        Ok(Service {
+        Ok(Atlas {
+            version: 1,
             data,
             locator,
             postcodes: None,
@@ -90,21 +94,30 @@ impl Service {
     }
 
     pub fn load(dir: &Path, options: &Options) -> Result<Self, LoadError> {
-        let mut service = Self::load_boundaries(dir, options.tolerance_m)?;
+        let mut atlas = Self::load_boundaries(dir, options.tolerance_m)?;
         if let Some(p) = &options.postcodes {
             let source = match &p.source {
                 PostcodeSource::File(f) => Some(f.clone()),
                 PostcodeSource::Default => Some(dir.join(DEFAULT_POSTCODES)).filter(|f| f.is_file()),
             };
             match source {
-                Some(source) => service.postcodes = Some(cache::load_or_build(&source, &service, &p.cache_dir)?),
+                Some(source) => {
+                    let index = cache::load_or_build(&source, &atlas.data, &atlas.locator, &p.cache_dir)?;
+                    atlas.postcodes = Some(index);
+                }
                 None => tracing::warn!(
                     expected = %dir.join(DEFAULT_POSTCODES).display(),
                     "no postcode file in the data directory: serving without postcodes"
                 ),
             }
         }
-        Ok(service)
+        Ok(atlas)
+    }
+
+    /// The same data as generation `version`.
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
     }
 
     pub fn map_layers(&self) -> &MapLayers {

@@ -1,12 +1,13 @@
-//! The ONS CCG → STP → Cancer Alliance lookup (April 2017), the authoritative relation
-//! between the two layers. Boundaries say *where*; this file says *who belongs to whom*.
+//! A relation table (for 2017, the ONS CCG → STP → Cancer Alliance lookup): the
+//! authoritative link between the layers. Boundaries say *where*; this says *who belongs to
+//! whom*. Which columns to read, and which code prefixes they hold, come from the manifest.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::DataError;
 
-pub const FILE: &str = "lookups/ccg17-stp17-calncv17-apr2017.csv";
+use super::manifest::{InForce, RelationSpec};
 
 /// One CCG row, with the codes it links.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,14 +18,39 @@ pub struct CcgRow {
     pub alliance_code: String,
 }
 
-/// Reads the lookup; checks the header and that every row carries well-formed codes.
-pub fn load(dir: &Path) -> Result<Vec<CcgRow>, DataError> {
-    let path = dir.join(FILE);
-    let file = std::fs::File::open(&path).map_err(|e| DataError::io(&path, e))?;
-    parse(&path, file)
+/// The columns to read and the code prefixes each must carry.
+pub struct TableShape<'a> {
+    /// (code column, name column) of the sub-areas.
+    pub sub_area: (&'a str, &'a str),
+    pub footprint: &'a str,
+    pub alliance: &'a str,
+    pub prefixes: [Vec<&'a str>; 3],
 }
 
-pub fn parse(path: &Path, reader: impl std::io::Read) -> Result<Vec<CcgRow>, DataError> {
+impl<'a> TableShape<'a> {
+    pub fn new(relation: &'a RelationSpec, editions: &InForce<'a>) -> Self {
+        let prefixes = |l: &'a super::manifest::LayerSpec| l.code_prefixes.iter().map(String::as_str).collect();
+        TableShape {
+            sub_area: (&relation.sub_area.code, relation.sub_area.name.as_deref().unwrap_or_default()),
+            footprint: &relation.footprint.code,
+            alliance: &relation.alliance.code,
+            prefixes: [
+                prefixes(editions.sub_area),
+                prefixes(editions.footprint),
+                prefixes(editions.alliance),
+            ],
+        }
+    }
+}
+
+/// Reads the relation table; checks the header and that every row carries well-formed codes.
+pub fn load(dir: &Path, relation: &RelationSpec, editions: &InForce) -> Result<Vec<CcgRow>, DataError> {
+    let path = dir.join(&relation.file);
+    let text = super::boundaries::read_regular_file(&path)?;
+    parse(&path, text.as_bytes(), &TableShape::new(relation, editions))
+}
+
+pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Result<Vec<CcgRow>, DataError> {
     let mut csv = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(reader);
     let headers = csv
         .headers()
@@ -37,10 +63,10 @@ pub fn parse(path: &Path, reader: impl std::io::Read) -> Result<Vec<CcgRow>, Dat
             .ok_or_else(|| DataError::file(path, format!("CSV header has no {name} column")))
     };
     let (ccg_cd, ccg_nm, stp_cd, al_cd) = (
-        column("CCG17CD")?,
-        column("CCG17NM")?,
-        column("STP17CD")?,
-        column("CALNCV17CD")?,
+        column(shape.sub_area.0)?,
+        column(shape.sub_area.1)?,
+        column(shape.footprint)?,
+        column(shape.alliance)?,
     );
 
     let mut rows = Vec::new();
@@ -65,20 +91,19 @@ pub fn parse(path: &Path, reader: impl std::io::Read) -> Result<Vec<CcgRow>, Dat
             problem: format!("{what} code {code:?} is not well formed"),
         };
         use super::boundaries::is_gss_code;
-        if !is_gss_code(&r.ccg_code, &["E38"]) {
-            return Err(bad("CCG", &r.ccg_code));
-        }
-        if !is_gss_code(&r.stp_code, &["E54"]) {
-            return Err(bad("STP", &r.stp_code));
-        }
-        if !is_gss_code(&r.alliance_code, &["E56", "E57"]) {
-            return Err(bad("alliance", &r.alliance_code));
+        for ((what, code), prefixes) in [("sub-area", &r.ccg_code), ("footprint", &r.stp_code), ("alliance", &r.alliance_code)]
+            .into_iter()
+            .zip(&shape.prefixes)
+        {
+            if !is_gss_code(code, prefixes) {
+                return Err(bad(what, code));
+            }
         }
         if let Some(first) = seen.insert(r.ccg_code.clone(), row) {
             return Err(DataError::Row {
                 path: path.to_path_buf(),
                 row,
-                problem: format!("CCG {} already listed on row {first}", r.ccg_code),
+                problem: format!("sub-area {} already listed on row {first}", r.ccg_code),
             });
         }
         rows.push(r);
@@ -94,7 +119,13 @@ mod tests {
     use super::*;
 
     fn parse_str(s: &str) -> Result<Vec<CcgRow>, DataError> {
-        parse(Path::new("l.csv"), s.as_bytes())
+        let shape = TableShape {
+            sub_area: ("CCG17CD", "CCG17NM"),
+            footprint: "STP17CD",
+            alliance: "CALNCV17CD",
+            prefixes: [vec!["E38"], vec!["E54"], vec!["E56", "E57"]],
+        };
+        parse(Path::new("l.csv"), s.as_bytes(), &shape)
     }
 
     #[test]
@@ -118,7 +149,7 @@ mod tests {
         let e = parse_str(&format!("{head}E38000001,a,E5400005,E56000003\n"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("row 2") && e.contains("STP code"), "{e}");
+        assert!(e.contains("row 2") && e.contains("footprint code"), "{e}");
         let e = parse_str(&format!(
             "{head}E38000001,a,E54000005,E56000003\nE38000001,a,E54000005,E56000003\n"
         ))

@@ -4,43 +4,21 @@
 //! every geometry is structurally valid and the two layers agree with the CCG lookup.
 
 pub mod boundaries;
+pub mod coordinates;
 mod error;
+pub mod manifest;
 pub mod membership;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use geo::{MultiPolygon, Rect};
 use serde::Serialize;
 
 pub use boundaries::AreaFeature;
 pub use error::DataError;
-
-use boundaries::LayerSpec;
-
-pub const ALLIANCES: LayerSpec = LayerSpec {
-    file: "boundaries/cancer-alliances-2017.geojson",
-    code_property: "calncv17cd",
-    name_property: "calncv17nm",
-    expected_count: Some(19),
-    code_prefixes: &["E56", "E57"],
-};
-
-pub const STPS: LayerSpec = LayerSpec {
-    file: "boundaries/stps-2017.geojson",
-    code_property: "stp17cd",
-    name_property: "stp17nm",
-    expected_count: Some(44),
-    code_prefixes: &["E54"],
-};
-
-pub const COUNTRIES: LayerSpec = LayerSpec {
-    file: "context/uk-countries.geojson",
-    code_property: "ctrycd",
-    name_property: "ctrynm",
-    expected_count: Some(4),
-    code_prefixes: &["E92", "N92", "S92", "W92"],
-};
+pub use manifest::Manifest;
 
 /// Environment variable naming the data directory (after `--data`, before the defaults).
 pub const DATA_ENV: &str = "ALLIANCE_MAP_DATA";
@@ -54,7 +32,7 @@ pub enum DataDirSource {
 }
 
 /// Picks the data directory: `--data`, else `$ALLIANCE_MAP_DATA`, else the first of
-/// `./data` and `../shared/data` that holds the alliance boundaries.
+/// `./data` and `../shared/data` that holds the default manifest's first file.
 pub fn resolve_data_dir(flag: Option<&Path>, env: Option<&Path>) -> Result<(PathBuf, DataDirSource), DataError> {
     if let Some(p) = flag {
         return Ok((p.to_path_buf(), DataDirSource::Flag));
@@ -62,16 +40,18 @@ pub fn resolve_data_dir(flag: Option<&Path>, env: Option<&Path>) -> Result<(Path
     if let Some(p) = env {
         return Ok((p.to_path_buf(), DataDirSource::Env));
     }
+    let manifest = Manifest::default_manifest()?;
+    let marker = manifest.marker_file().unwrap_or(manifest::MANIFEST_FILE);
     let candidates = [PathBuf::from("data"), PathBuf::from("../shared/data")];
     for c in &candidates {
-        if c.join(ALLIANCES.file).is_file() {
+        if c.join(marker).is_file() {
             return Ok((c.clone(), DataDirSource::Default));
         }
     }
     Err(DataError::NoDataDir {
         tried: candidates
             .iter()
-            .map(|c| format!("{}/{}", c.display(), ALLIANCES.file))
+            .map(|c| format!("{}/{marker}", c.display()))
             .collect::<Vec<_>>()
             .join(", "),
     })
@@ -135,42 +115,98 @@ pub struct Country {
     pub geometry: MultiPolygon<f64>,
 }
 
-/// Everything the service answers from, validated.
+/// Everything the service answers from, validated: the editions in force on the manifest's
+/// default date, joined through their relation table.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub dir: PathBuf,
+    pub manifest: Arc<Manifest>,
     pub alliances: Vec<Alliance>,
     pub stps: Vec<Stp>,
     pub ccgs: Vec<Ccg>,
     pub countries: Vec<Country>,
+    /// Index into `countries` of the manifest's home country (whose areas these are).
+    pub home_country: Option<u16>,
+}
+
+/// The parsed files, before they are joined.
+struct Layers {
+    alliances: Vec<AreaFeature>,
+    stps: Vec<AreaFeature>,
+    countries: Vec<AreaFeature>,
+    rows: Vec<membership::CcgRow>,
 }
 
 impl Dataset {
-    pub fn load(dir: &Path) -> Result<Self, DataError> {
+    /// Loads the data directory as its manifest describes it.
+    pub fn load(dir: &Path, manifest: Manifest) -> Result<Self, DataError> {
+        let manifest = Arc::new(manifest);
+        let origin = dir.join(manifest::MANIFEST_FILE);
+        let editions = manifest.in_force(&origin, manifest.default_date)?;
         // The three layers parse independently; do them side by side.
         let (alliances, (stps, countries)) = rayon::join(
-            || boundaries::load_layer(dir, &ALLIANCES),
+            || boundaries::load_layer(dir, editions.alliance),
             || {
                 rayon::join(
-                    || boundaries::load_layer(dir, &STPS),
-                    || boundaries::load_layer(dir, &COUNTRIES),
+                    || boundaries::load_layer(dir, editions.footprint),
+                    || boundaries::load_layer(dir, editions.country),
                 )
             },
         );
         let (alliances, stps, countries) = (alliances?, stps?, countries?);
-        let rows = membership::load(dir)?;
-        Self::assemble(dir, alliances, stps, countries, rows)
+        let rows = membership::load(dir, editions.relation, &editions)?;
+        let lookup_path = dir.join(&editions.relation.file);
+        if rows.len() != editions.sub_area.count {
+            return Err(DataError::file(
+                &lookup_path,
+                format!(
+                    "expected {} {} sub-areas, found {}",
+                    editions.sub_area.count,
+                    editions.sub_area.edition,
+                    rows.len()
+                ),
+            ));
+        }
+        let names = [
+            editions.alliance.file.clone().unwrap_or_default(),
+            editions.footprint.file.clone().unwrap_or_default(),
+        ];
+        let layers = Layers {
+            alliances,
+            stps,
+            countries,
+            rows,
+        };
+        let mut data = Self::assemble(dir, manifest.clone(), &lookup_path, &names, layers)?;
+        data.home_country = data
+            .countries
+            .iter()
+            .position(|c| c.code == manifest.home_country)
+            .map(|i| i as u16);
+        if data.home_country.is_none() {
+            return Err(DataError::file(
+                &dir.join(editions.country.file.as_deref().unwrap_or_default()),
+                format!("has no feature for the home country {}", manifest.home_country),
+            ));
+        }
+        Ok(data)
     }
 
-    /// Joins the layers through the CCG lookup and checks they agree.
-    pub fn assemble(
+    /// Joins the layers through the relation table and checks they agree. `files` names the
+    /// alliance and footprint files, for messages.
+    fn assemble(
         dir: &Path,
-        alliances: Vec<AreaFeature>,
-        stps: Vec<AreaFeature>,
-        countries: Vec<AreaFeature>,
-        rows: Vec<membership::CcgRow>,
+        manifest: Arc<Manifest>,
+        lookup_path: &Path,
+        files: &[String; 2],
+        layers: Layers,
     ) -> Result<Self, DataError> {
-        let lookup_path = dir.join(membership::FILE);
+        let Layers {
+            alliances,
+            stps,
+            countries,
+            rows,
+        } = layers;
         let mut alliances: Vec<Alliance> = alliances
             .into_iter()
             .map(|f| Alliance {
@@ -209,19 +245,19 @@ impl Dataset {
         for r in &rows {
             let alliance = *alliance_at.get(r.alliance_code.as_str()).ok_or_else(|| {
                 DataError::file(
-                    &lookup_path,
+                    lookup_path,
                     format!(
-                        "CCG {} names alliance {}, which is not in {}",
-                        r.ccg_code, r.alliance_code, ALLIANCES.file
+                        "sub-area {} names alliance {}, which is not in {}",
+                        r.ccg_code, r.alliance_code, files[0]
                     ),
                 )
             })?;
             let stp = *stp_at.get(r.stp_code.as_str()).ok_or_else(|| {
                 DataError::file(
-                    &lookup_path,
+                    lookup_path,
                     format!(
-                        "CCG {} names STP {}, which is not in {}",
-                        r.ccg_code, r.stp_code, STPS.file
+                        "sub-area {} names footprint {}, which is not in {}",
+                        r.ccg_code, r.stp_code, files[1]
                     ),
                 )
             })?;
@@ -243,13 +279,13 @@ impl Dataset {
         }
         for (a, set) in alliances.iter_mut().zip(alliance_stps) {
             if set.is_empty() {
-                return Err(DataError::file(&lookup_path, format!("alliance {} has no CCG", a.code)));
+                return Err(DataError::file(lookup_path, format!("alliance {} has no sub-area", a.code)));
             }
             a.stps = set.into_iter().collect();
         }
         for (s, set) in stps.iter_mut().zip(stp_alliances) {
             if set.is_empty() {
-                return Err(DataError::file(&lookup_path, format!("STP {} has no CCG", s.code)));
+                return Err(DataError::file(lookup_path, format!("footprint {} has no sub-area", s.code)));
             }
             s.alliances = set.into_iter().collect();
         }
@@ -264,6 +300,8 @@ impl Dataset {
             .collect();
         Ok(Dataset {
             dir: dir.to_path_buf(),
+            manifest,
+            home_country: None,
             alliances,
             stps,
             ccgs,

@@ -1,15 +1,14 @@
-//! `alliance-map annotate`: stream a CSV, append each row's alliance and STP, by postcode or
-//! by longitude/latitude columns.
+//! CSV annotation: stream a CSV, append each row's alliance and STP, by postcode (through the
+//! postcode index) or by longitude/latitude columns (through the point lookup).
 //!
 //! Every input row is written out, in order; rows whose postcode or point is malformed,
 //! unknown or outside England get empty area columns and are reported.
 
 use std::io::{Read, Write};
 
-use super::index::PostcodeIndex;
-use super::parse::Postcode;
-use crate::data::Dataset;
 use crate::locate::Locator;
+use crate::model::{coordinates, Dataset};
+use crate::postcode::{Postcode, PostcodeIndex};
 
 pub const ADDED_COLUMNS: [&str; 4] = ["alliance_code", "alliance_name", "stp_code", "stp_name"];
 
@@ -104,18 +103,10 @@ pub fn annotate(
             }
             (By::Point { locator, .. }, (lon_col, Some(lat_col))) => {
                 let text = format!("{},{}", field(lon_col).trim(), field(lat_col).trim());
-                let lon = field(lon_col)
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| (-180.0..=180.0).contains(v));
-                let lat = field(lat_col)
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| (-90.0..=90.0).contains(v));
+                let lon = field(lon_col).trim().parse::<f64>();
+                let lat = field(lat_col).trim().parse::<f64>();
                 let located = match (lon, lat) {
-                    (Some(lon), Some(lat)) => Ok(locator.locate(lon, lat)),
+                    (Ok(lon), Ok(lat)) if coordinates::is_valid(lon, lat) => Ok(locator.locate(lon, lat)),
                     _ => Err(Unmatched::Malformed),
                 };
                 (text, located.map(|l| (l.alliance, l.stp)))

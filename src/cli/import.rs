@@ -1,0 +1,39 @@
+//! `alliance-map import-postcodes`: a Code-Point Open zip or an ONSPD/NSPL CSV into an index
+//! file, with a summary table.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{load, DataArgs, Failure};
+use crate::postcode::{cache, file, import};
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// Output index (default: FILE with extension .amp).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+pub fn run(args: ImportArgs) -> Result<(), Failure> {
+    let atlas = load(&args.data, None)?;
+    let source = &args.file;
+    let out = args.out.clone().unwrap_or_else(|| source.with_extension("amp"));
+    let fp = cache::fingerprint(source, &atlas.data, &atlas.locator);
+    let started = std::time::Instant::now();
+    let (index, summary) =
+        import::import(source, &atlas.data, &atlas.locator, fp).map_err(|e| Failure::Data(e.to_string()))?;
+    file::write(&index, &out).map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot write: {e}", out.display())))?;
+    eprint!("{}", summary.table());
+    eprintln!(
+        "wrote {} ({} postcodes, {} bytes) in {:.1} s",
+        out.display(),
+        index.len(),
+        std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

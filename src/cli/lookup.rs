@@ -1,0 +1,47 @@
+//! `alliance-map lookup`: the answer for one point or one postcode, printed as the API gives it.
+
+use clap::Args;
+
+use super::{load, postcode_index, print_json, DataArgs, Failure, PostcodeArgs};
+use crate::model::coordinates::{check_range, LAT_RANGE, LON_RANGE};
+use crate::postcode::Postcode;
+
+#[derive(Args, Debug)]
+pub struct LookupArgs {
+    #[arg(long, allow_negative_numbers = true, requires = "lat", conflicts_with = "postcode")]
+    pub lon: Option<f64>,
+    #[arg(long, allow_negative_numbers = true, requires = "lon")]
+    pub lat: Option<f64>,
+    #[arg(long, required_unless_present = "lon")]
+    pub postcode: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub postcodes: PostcodeArgs,
+}
+
+pub fn run(args: LookupArgs) -> Result<(), Failure> {
+    match (args.lon, args.lat, &args.postcode) {
+        (Some(lon), Some(lat), _) => {
+            for (name, v, range) in [("lon", lon, LON_RANGE), ("lat", lat, LAT_RANGE)] {
+                if !v.is_finite() {
+                    return Err(Failure::Usage(format!("--{name} must be finite, got {v}")));
+                }
+                check_range(v, range).map_err(|m| Failure::Usage(format!("--{name} {m}")))?;
+            }
+            let atlas = load(&args.data, None)?;
+            print_json(&atlas.lookup(lon, lat))
+        }
+        (_, _, Some(raw)) => {
+            let pc = Postcode::parse(raw)
+                .map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
+            let atlas = load(&args.data, Some(&args.postcodes))?;
+            let index = postcode_index(&atlas)?;
+            let found = index
+                .get(&pc)
+                .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.meta.source)))?;
+            print_json(&atlas.data.postcode_result(&found, &index.meta.source))
+        }
+        _ => Err(Failure::Usage("give --lon and --lat, or --postcode".into())),
+    }
+}

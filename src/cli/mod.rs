@@ -1,0 +1,139 @@
+//! The binary's commands, one module each; `main` only parses and dispatches. Shared here:
+//! the data and postcode arguments, loading an [`Atlas`] from them, and how failures map to
+//! exit statuses.
+
+pub mod annotate;
+pub mod check_data;
+pub mod import;
+pub mod lookup;
+pub mod reload;
+pub mod serve;
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::atlas::{Atlas, LoadError, Options, PostcodeOptions, PostcodeSource};
+use crate::locate::DEFAULT_TOLERANCE_M;
+use crate::model::{self, DataDirSource};
+
+/// Where the data comes from and how points are matched.
+#[derive(Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Data directory (else $ALLIANCE_MAP_DATA, else ./data, else ../shared/data).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// How far (metres) a point covered by no area may be from the nearest one and still get it.
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE_M, value_name = "METRES")]
+    pub tolerance_m: f64,
+}
+
+/// Where postcodes come from and where their index is cached.
+#[derive(Args, Clone, Debug)]
+pub struct PostcodeArgs {
+    /// Postcode source: a Code-Point Open zip, an ONSPD/NSPL CSV or a built index
+    /// (default: <data>/postcodes/codepo_gb.zip).
+    #[arg(long, value_name = "FILE")]
+    pub postcodes: Option<PathBuf>,
+    /// Where imported postcode indexes are cached.
+    #[arg(long, value_name = "DIR", env = "ALLIANCE_MAP_CACHE", default_value = ".cache")]
+    pub cache_dir: PathBuf,
+}
+
+/// Why a command failed; each kind has its exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad or missing data: exit status 2.
+    Data(String),
+    /// Bad arguments: 64.
+    Usage(String),
+    /// The postcode asked for is not in the data: 3.
+    NotFound(String),
+    /// Anything else: 1.
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Data(_) => 2,
+            Failure::Usage(_) => 64,
+            Failure::NotFound(_) => 3,
+            Failure::Other(_) => 1,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Data(m) => format!("data error: {m}"),
+            Failure::Usage(m) | Failure::NotFound(m) => m.clone(),
+            Failure::Other(e) => format!("{e:#}"),
+        }
+    }
+}
+
+impl From<model::DataError> for Failure {
+    fn from(e: model::DataError) -> Self {
+        Failure::Data(e.to_string())
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        Failure::Data(e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// The data directory from the arguments, logged with where it came from.
+pub fn data_dir(args: &DataArgs) -> Result<PathBuf, Failure> {
+    let env = std::env::var_os(model::DATA_ENV).map(PathBuf::from);
+    let (dir, source) = model::resolve_data_dir(args.data.as_deref(), env.as_deref())?;
+    let how = match source {
+        DataDirSource::Flag => "--data",
+        DataDirSource::Env => model::DATA_ENV,
+        DataDirSource::Default => "default search",
+    };
+    tracing::info!(dir = %dir.display(), from = how, "using data directory");
+    Ok(dir)
+}
+
+/// Loads an atlas as the arguments say; with `postcodes`, the postcode index too.
+pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, Failure> {
+    if !(args.tolerance_m.is_finite() && (0.0..=50_000.0).contains(&args.tolerance_m)) {
+        return Err(Failure::Usage(format!(
+            "--tolerance-m must be between 0 and 50000, got {}",
+            args.tolerance_m
+        )));
+    }
+    let dir = data_dir(args)?;
+    let options = Options {
+        tolerance_m: args.tolerance_m,
+        postcodes: postcodes.map(|p| PostcodeOptions {
+            source: p
+                .postcodes
+                .clone()
+                .map_or(PostcodeSource::Default, PostcodeSource::File),
+            cache_dir: p.cache_dir.clone(),
+        }),
+    };
+    Ok(Atlas::load(&dir, &options)?)
+}
+
+/// The postcode index of an atlas loaded with postcodes, or a data failure saying how to get one.
+pub fn postcode_index(atlas: &Atlas) -> Result<&crate::postcode::PostcodeIndex, Failure> {
+    atlas
+        .postcodes
+        .as_ref()
+        .ok_or_else(|| Failure::Data("no postcode file in the data directory; give --postcodes FILE".into()))
+}
+
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?);
+    Ok(())
+}
