@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use alliance_map::atlas::{Options, Atlas};
+use alliance_map::atlas::{Atlas, Options};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -42,14 +42,15 @@ fn bench_lookup(c: &mut Criterion) {
         .collect();
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
-    let mut postcodes: Vec<(f64, f64)> = alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locator, &cache_dir)
-        .map(|idx| {
-            idx.records()
-                .iter()
-                .map(|r| (r.lon as f64 / 1e6, r.lat as f64 / 1e6))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut postcodes: Vec<(f64, f64)> =
+        alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locator, &cache_dir)
+            .map(|idx| {
+                idx.records()
+                    .iter()
+                    .map(|r| (r.lon as f64 / 1e6, r.lat as f64 / 1e6))
+                    .collect()
+            })
+            .unwrap_or_default();
     postcodes.shuffle(&mut rand::rngs::StdRng::seed_from_u64(9));
     println!(
         "grid: {:.1} % of cells answered directly, {} bytes",
@@ -112,7 +113,7 @@ fn bench_lookup(c: &mut Criterion) {
         b.iter(|| {
             let results: Vec<_> = located
                 .iter()
-                .map(|(x, y, l)| service.data.lookup_result(*x, *y, l))
+                .map(|(x, y, l)| service.data.lookup_result(*x, *y, l, Some(&service.fragments)))
                 .collect();
             black_box(serde_json::to_vec(&results).map(|v| v.len()).unwrap_or(0))
         })

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use alliance_map::postcode::{cache, file, Postcode};
 use alliance_map::atlas::Atlas;
+use alliance_map::postcode::{cache, file, Postcode};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -21,7 +21,10 @@ fn bench_postcodes(c: &mut Criterion) {
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
     let index = cache::load_or_build(&source, &service.data, &service.locator, &cache_dir).expect("postcodes load");
-    let cached = cache::cache_path(&cache_dir, &cache::fingerprint(&source, &service.data, &service.locator));
+    let cached = cache::cache_path(
+        &cache_dir,
+        &cache::fingerprint(&source, &service.data, &service.locator),
+    );
 
     // Real postcodes in random order, written as users type them (lower case, no space).
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);

@@ -1,9 +1,9 @@
 //! Prints the size of each boundary document, raw and compressed, and the vertex counts.
 //! Run: `cargo run --release --example map_sizes`.
 
+use alliance_map::atlas::Atlas;
 use alliance_map::maplayers::asset::Encoding;
 use alliance_map::maplayers::{Detail, Layer};
-use alliance_map::atlas::Atlas;
 
 fn main() {
     let dir = std::env::var_os("ALLIANCE_MAP_DATA").map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);

@@ -1,11 +1,13 @@
 # Shared by the load scripts: start the release server on loopback, and list real postcodes.
 # Source it after `cd` to the repository root; set `port` and `data` first.
 
-# Builds release, starts the server in the background (pid in $pid), waits for /healthz and
-# arranges for it to stop (and $work to be removed) on exit.
+# Builds release, starts the server in the background (pid in $pid; admin listener on
+# port+1; boundaries only with NO_POSTCODES=1; LAUNCH prefixes the command, e.g. taskset), waits for /healthz and arranges for it to stop
+# (and $work to be removed) on exit.
 start_server() {
   cargo build --release --quiet
-  RUST_LOG=warn ./target/release/alliance-map serve --addr "127.0.0.1:$port" --data "$data" &
+  RUST_LOG=warn ${LAUNCH:-} ./target/release/alliance-map serve --addr "127.0.0.1:$port" \
+    --admin-addr "127.0.0.1:$((port + 1))" --data "$data" ${NO_POSTCODES:+--no-postcodes} &
   pid=$!
   trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
   until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do

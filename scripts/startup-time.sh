@@ -9,7 +9,7 @@ cargo build --release --quiet
 times=()
 for _ in $(seq "$runs"); do
   start=$(date +%s%N)
-  ./target/release/alliance-map serve --addr "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
+  ./target/release/alliance-map serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" "$@" >/dev/null 2>&1 &
   pid=$!
   until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }

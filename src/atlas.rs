@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::model::{DataError, Dataset, Manifest};
 use crate::locate::Locator;
 use crate::maplayers::MapLayers;
+use crate::model::{DataError, Dataset, Manifest};
 use crate::postcode::cache::{self, PostcodeLoadError};
 use crate::postcode::PostcodeIndex;
 use crate::views::LookupResult;
@@ -21,6 +21,8 @@ pub struct Atlas {
     pub locator: Locator,
     /// `None` when the service runs without postcodes.
     pub postcodes: Option<PostcodeIndex>,
+    /// Area references pre-rendered as JSON, for the answers.
+    pub fragments: crate::views::Fragments,
     /// The map's boundary documents, built on first request (not on the start-up path).
     map_layers: std::sync::OnceLock<MapLayers>,
 }
@@ -43,6 +45,9 @@ pub struct PostcodeOptions {
 
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The manifest describing the data directory (default: its own `manifest.toml`, else the
+    /// built-in one for the official files).
+    pub manifest: Option<PathBuf>,
     pub tolerance_m: f64,
     /// `None`: boundaries only.
     pub postcodes: Option<PostcodeOptions>,
@@ -51,14 +56,12 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            manifest: None,
             tolerance_m: crate::locate::DEFAULT_TOLERANCE_M,
             postcodes: None,
         }
     }
 }
-
-/// The default postcode source inside a data directory.
-pub const DEFAULT_POSTCODES: &str = "postcodes/codepo_gb.zip";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -71,8 +74,13 @@ pub enum LoadError {
 impl Atlas {
     /// Loads boundaries only, as the directory's manifest (or the default one) describes them.
     pub fn load_boundaries(dir: &Path, tolerance_m: f64) -> Result<Self, DataError> {
+        Self::load_boundaries_with(dir, Manifest::for_dir(dir)?, tolerance_m)
+    }
+
+    /// Loads boundaries only, as `manifest` describes them.
+    pub fn load_boundaries_with(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<Self, DataError> {
         let started = Instant::now();
-        let data = Dataset::load(dir, Manifest::for_dir(dir)?)?;
+        let data = Dataset::load(dir, manifest)?;
         let loaded = started.elapsed();
         let locator = Locator::new(&data, tolerance_m);
         tracing::info!(
@@ -86,6 +94,7 @@ impl Atlas {
         );
         Ok(Atlas {
             version: 1,
+            fragments: crate::views::Fragments::render(&data),
             data,
             locator,
             postcodes: None,
@@ -94,11 +103,16 @@ impl Atlas {
     }
 
     pub fn load(dir: &Path, options: &Options) -> Result<Self, LoadError> {
-        let mut atlas = Self::load_boundaries(dir, options.tolerance_m)?;
+        let manifest = match &options.manifest {
+            Some(path) => Manifest::from_file(path)?,
+            None => Manifest::for_dir(dir)?,
+        };
+        let mut atlas = Self::load_boundaries_with(dir, manifest, options.tolerance_m)?;
         if let Some(p) = &options.postcodes {
+            let default = atlas.data.manifest.postcodes.as_ref().map(|f| dir.join(f));
             let source = match &p.source {
                 PostcodeSource::File(f) => Some(f.clone()),
-                PostcodeSource::Default => Some(dir.join(DEFAULT_POSTCODES)).filter(|f| f.is_file()),
+                PostcodeSource::Default => default.clone().filter(|f| f.is_file()),
             };
             match source {
                 Some(source) => {
@@ -106,7 +120,7 @@ impl Atlas {
                     atlas.postcodes = Some(index);
                 }
                 None => tracing::warn!(
-                    expected = %dir.join(DEFAULT_POSTCODES).display(),
+                    expected = %default.map(|f| f.display().to_string()).unwrap_or_else(|| "none in the manifest".into()),
                     "no postcode file in the data directory: serving without postcodes"
                 ),
             }
@@ -135,6 +149,6 @@ impl Atlas {
     /// Looks up a point already validated as finite and in WGS84 range.
     pub fn lookup(&self, lon: f64, lat: f64) -> LookupResult<'_> {
         let located = self.locator.locate(lon, lat);
-        self.data.lookup_result(lon, lat, &located)
+        self.data.lookup_result(lon, lat, &located, Some(&self.fragments))
     }
 }

@@ -70,4 +70,3 @@ fn init_logging(json: bool) {
         builder.init();
     }
 }
-

@@ -6,7 +6,7 @@
 //! several servers in one process see only their own counts.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -31,6 +31,15 @@ struct RouteLabel {
     route: &'static str,
 }
 
+/// One route's metric handles: its latency histogram and a lazily registered counter per
+/// status code (100–599), so recording is an atomic add and a histogram update.
+struct RouteHandles {
+    key: (usize, usize),
+    route: &'static str,
+    latency: Histogram,
+    statuses: Box<[OnceLock<Counter>]>,
+}
+
 /// A single label, `name="value"`.
 type OneLabel = [(&'static str, &'static str); 1];
 
@@ -41,6 +50,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
     latency: HistogramFamily,
+    /// Per route template, the handles to count into, found without hashing the route: by
+    /// the address of the template string (axum keeps one per route for the router's life).
+    routes: arc_swap::ArcSwap<Vec<Arc<RouteHandles>>>,
     /// By [`MatchKind`] as index: handles fetched once, so counting is one atomic add.
     lookups: [Counter; 3],
     reloads_ok: Counter,
@@ -72,7 +84,8 @@ impl Metrics {
         let lookups_family = Family::<OneLabel, Counter>::default();
         registry.register("lookups", "Point lookups by match kind", lookups_family.clone());
         // In `MatchKind` order, so a kind's discriminant is its index.
-        let lookups = ["contains", "nearest", "outside"].map(|kind| lookups_family.get_or_create(&[("match", kind)]).clone());
+        let lookups =
+            ["contains", "nearest", "outside"].map(|kind| lookups_family.get_or_create(&[("match", kind)]).clone());
         let reloads = Family::<OneLabel, Counter>::default();
         registry.register("reloads", "Data reloads by outcome", reloads.clone());
         let reloads_ok = reloads.get_or_create(&[("outcome", "ok")]).clone();
@@ -87,6 +100,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            routes: Default::default(),
             lookups,
             reloads_ok,
             reloads_failed,
@@ -105,9 +119,52 @@ impl Metrics {
     /// Records one finished request. `route` is the route template (`/api/v1/lookup`), or a
     /// fixed label for requests that never reached a route.
     pub fn record(&self, route: &str, status: u16, seconds: f64) {
-        let route = intern(route);
-        self.requests.get_or_create(&RouteStatus { route, status }).inc();
-        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+        let handles = self.route_handles(route);
+        handles.latency.observe(seconds);
+        match handles.statuses.get(usize::from(status).wrapping_sub(100)) {
+            Some(slot) => slot
+                .get_or_init(|| {
+                    self.requests
+                        .get_or_create(&RouteStatus {
+                            route: handles.route,
+                            status,
+                        })
+                        .clone()
+                })
+                .inc(),
+            None => self
+                .requests
+                .get_or_create(&RouteStatus {
+                    route: handles.route,
+                    status,
+                })
+                .inc(),
+        };
+    }
+
+    fn route_handles(&self, route: &str) -> Arc<RouteHandles> {
+        let key = (route.as_ptr() as usize, route.len());
+        let known = self.routes.load();
+        // A match by address is confirmed by content, in case a template was freed and its
+        // memory reused for another.
+        if let Some(h) = known.iter().find(|h| h.key == key && h.route == route) {
+            return h.clone();
+        }
+        let interned = intern(route);
+        let handles = Arc::new(RouteHandles {
+            key,
+            route: interned,
+            latency: self.latency.get_or_create(&RouteLabel { route: interned }).clone(),
+            statuses: (100..600).map(|_| OnceLock::new()).collect(),
+        });
+        self.routes.rcu(|routes| {
+            let mut routes = Vec::clone(routes);
+            if routes.len() < 512 {
+                routes.push(handles.clone());
+            }
+            routes
+        });
+        handles
     }
 
     /// The Prometheus text format, with the current data generation.
@@ -123,9 +180,13 @@ impl Metrics {
 /// Route templates as `&'static str` labels. Templates come from the routes table (a few dozen),
 /// so each is leaked once; anything else would be a fixed label, never request text.
 fn intern(route: &str) -> &'static str {
-    static ROUTES: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    static ROUTES: OnceLock<RwLock<HashMap<String, &'static str>>> = OnceLock::new();
     let routes = ROUTES.get_or_init(Default::default);
-    let Ok(mut routes) = routes.lock() else {
+    // Read-mostly: after the first request on each route, only the shared lock is taken.
+    if let Some(r) = routes.read().ok().and_then(|m| m.get(route).copied()) {
+        return r;
+    }
+    let Ok(mut routes) = routes.write() else {
         return "(unknown)";
     };
     if let Some(r) = routes.get(route) {

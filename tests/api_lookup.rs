@@ -196,13 +196,13 @@ async fn bad_bulk_bodies_are_4xx_naming_the_item() {
             "not valid JSON",
             None,
         ),
-        ("[]".into(), None, 422, "must be a JSON object", None),
+        ("[]".into(), None, 422, "expected a JSON object", None),
         (r#"{"points": []}"#.into(), None, 422, "is empty", Some("/points")),
         (
             r#"{"points": 5}"#.into(),
             None,
             422,
-            "must be an array",
+            "expected a sequence",
             Some("/points"),
         ),
         (r#"{"pts": []}"#.into(), None, 422, "unknown field", Some("/pts")),
@@ -210,7 +210,7 @@ async fn bad_bulk_bodies_are_4xx_naming_the_item() {
             r#"{"points":[{"lon":1,"lat":51},{"lon":"x","lat":51}]}"#.into(),
             None,
             422,
-            "points[1].lon must be a number",
+            "points[1].lon: invalid type: string",
             Some("/points/1/lon"),
         ),
         (
@@ -245,7 +245,7 @@ async fn bad_bulk_bodies_are_4xx_naming_the_item() {
             r#"{"points":[3]}"#.into(),
             None,
             422,
-            "must be an object",
+            "expected a JSON object",
             Some("/points/0"),
         ),
         (

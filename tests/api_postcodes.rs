@@ -111,7 +111,7 @@ async fn bulk_postcode_request_errors() {
     assert_problem(&post("/api/v1/postcodes", &too_many).await, 413, "at most 1000");
     assert_problem(&post("/api/v1/postcodes", r#"{"postcodes":[]}"#).await, 422, "is empty");
     let got = post("/api/v1/postcodes", r#"{"postcodes":["LS1 1AZ", 5]}"#).await;
-    assert_problem(&got, 422, "postcodes[1] must be a string");
+    assert_problem(&got, 422, "postcodes[1]: invalid type: integer `5`, expected a string");
     assert_eq!(got.2["pointer"], "/postcodes/1");
     assert_problem(&post("/api/v1/postcodes", "nope").await, 422, "not valid JSON");
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use alliance_map::locate::Locator;
 use alliance_map::atlas::Atlas;
+use alliance_map::locate::Locator;
 use rand::{Rng, SeedableRng};
 
 fn service() -> Atlas {

@@ -4,8 +4,8 @@ mod common;
 
 use std::collections::HashMap;
 
+use alliance_map::atlas::{Atlas, Options};
 use alliance_map::locate::{Locator, MatchKind};
-use alliance_map::atlas::{Options, Atlas};
 use geo::{Intersects, Point};
 use rand::{Rng, SeedableRng};
 

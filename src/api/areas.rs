@@ -162,7 +162,10 @@ fn truncate(s: &str) -> String {
 /// Every Cancer Alliance and National Cancer Vanguard (19 in 2017).
 #[utoipa::path(get, path = "/api/v1/alliances", tag = "areas",
     responses((status = 200, body = AllianceList)))]
-pub async fn list_alliances(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Result<Response, ApiError> {
+pub async fn list_alliances(
+    State(state): State<AppState>,
+    Query(NoParams {}): Query<NoParams>,
+) -> Result<Response, ApiError> {
     let atlas = state.atlas();
     let data = &atlas.data;
     let alliances = data.alliances.iter().map(|a| alliance_detail(data, a)).collect();
@@ -186,7 +189,10 @@ pub async fn get_alliance(
 
 /// Every STP footprint (44 in 2017).
 #[utoipa::path(get, path = "/api/v1/stps", tag = "areas", responses((status = 200, body = StpList)))]
-pub async fn list_stps(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Result<Response, ApiError> {
+pub async fn list_stps(
+    State(state): State<AppState>,
+    Query(NoParams {}): Query<NoParams>,
+) -> Result<Response, ApiError> {
     let atlas = state.atlas();
     let data = &atlas.data;
     let stps = data.stps.iter().map(|s| stp_detail(data, s)).collect();

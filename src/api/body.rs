@@ -45,7 +45,7 @@ impl<S: Send + Sync, T: DeserializeOwned + BulkRequest> FromRequest<S> for Json<
                 ApiError::body(None, format!("could not read the request body: {rejection}"))
             }
         })?;
-        let value: T = parse(&bytes)?;
+        let Object(value) = parse::<Object<T>>(&bytes)?;
         value.check_size()?;
         Ok(Json(value))
     }
@@ -58,14 +58,35 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let (pointer, shown) = pointer(e.path());
+        let (mut pointer, mut shown) = pointer(e.path());
         let inner = e.into_inner();
-        let detail = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("request body is not valid JSON: {inner}")
-            }
-            _ if shown.is_empty() => format!("request body: {inner}"),
-            _ => format!("{shown}: {inner}"),
+        if matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        ) {
+            return ApiError::body(None, format!("request body is not valid JSON: {inner}"));
+        }
+        // serde's own words, without its "at line 1 column 9" (the pointer says where).
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        // A missing field is reported at its parent; point at the field itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.strip_suffix('`'))
+        {
+            let at = pointer.unwrap_or_default();
+            pointer = Some(format!("{at}/{field}"));
+            shown = if shown.is_empty() {
+                field.to_string()
+            } else {
+                format!("{shown}.{field}")
+            };
+            return ApiError::body(pointer, format!("{shown} is missing"));
+        }
+        let detail = if shown.is_empty() {
+            format!("request body: {message}")
+        } else {
+            format!("{shown}: {message}")
         };
         ApiError::body(pointer, detail)
     })?;
@@ -91,6 +112,34 @@ fn pointer(path: &serde_path_to_error::Path) -> (Option<String>, String) {
         (None, String::new())
     } else {
         (Some(pointer), if shown == "." { String::new() } else { shown })
+    }
+}
+
+/// `T`, read only from a JSON object. serde would also build a struct from an array of its
+/// field values (`[1, 2]` for `{"lon": 1, "lat": 2}`); the API takes objects only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(Object)
+    }
+}
+
+impl<T> std::ops::Deref for Object<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
@@ -175,7 +224,7 @@ mod tests {
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)] // read through Debug
     struct Points {
-        points: Vec<Point>,
+        points: Vec<Object<Point>>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -190,7 +239,7 @@ mod tests {
     }
 
     fn err(body: &str) -> (Option<String>, String) {
-        match parse::<Points>(body.as_bytes()).unwrap_err() {
+        match parse::<Object<Points>>(body.as_bytes()).unwrap_err() {
             ApiError::InvalidBody { pointer, detail } => (pointer, detail),
             other => panic!("unexpected {other:?}"),
         }
@@ -214,7 +263,14 @@ mod tests {
         assert!(d.contains("empty"), "{d}");
         let (p, d) = err(r#"{"points":[]} x"#);
         assert!(p.is_none() && d.contains("not valid JSON"), "{d}");
-        let ok = parse::<Points>(br#"{"points":[{"lon":1,"lat":2,"id":"a"},{"lon":1,"lat":2,"id":7}]}"#).unwrap();
+        // Objects only: serde would take a struct's fields from an array.
+        let (p, d) = err(r#"{"points":[[1,2]]}"#);
+        assert_eq!(p.as_deref(), Some("/points/0"), "{d}");
+        assert!(d.contains("expected a JSON object"), "{d}");
+        let (p, d) = err(r#"[[{"lon":1,"lat":2}]]"#);
+        assert!(p.is_none() && d.contains("expected a JSON object"), "{d}");
+        let ok =
+            parse::<Object<Points>>(br#"{"points":[{"lon":1,"lat":2,"id":"a"},{"lon":1,"lat":2,"id":7}]}"#).unwrap();
         assert_eq!(ok.points[1].id, Some(ItemId::Number(7.into())));
     }
 }

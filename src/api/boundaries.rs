@@ -32,7 +32,9 @@ impl<'de> Deserialize<'de> for DetailParam {
             "full" => Ok(DetailParam(Detail::Full)),
             other => {
                 let shown: String = other.chars().take(20).collect();
-                Err(serde::de::Error::custom(format!("must be overview or full, got {shown:?}")))
+                Err(serde::de::Error::custom(format!(
+                    "must be overview or full, got {shown:?}"
+                )))
             }
         }
     }

@@ -1,11 +1,11 @@
 //! `GET /api/v1/lookup` and `POST /api/v1/lookup`: alliance and STP for coordinates.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::{self, BulkRequest, ItemId, Json};
+use super::body::{self, BulkRequest, ItemId, Json, Object};
 use super::error::{ApiError, Problem};
 use super::query::{NoParams, PointParams, Query};
 use super::AppState;
@@ -22,7 +22,7 @@ pub async fn lookup_get(State(state): State<AppState>, Query(p): Query<PointPara
     let atlas = state.atlas();
     let result = atlas.lookup(p.lon.0, p.lat.0);
     state.metrics.count_lookup(result.match_kind);
-    axum::Json(result).into_response()
+    super::json_response(&result)
 }
 
 /// A bulk lookup: 1 to 1000 points.
@@ -30,7 +30,8 @@ pub async fn lookup_get(State(state): State<AppState>, Query(p): Query<PointPara
 #[serde(deny_unknown_fields)]
 pub struct BulkLookupRequest {
     /// 1 to 1000 points.
-    points: Vec<BulkPoint>,
+    #[schema(value_type = Vec<BulkPoint>)]
+    points: Vec<Object<BulkPoint>>,
 }
 
 impl BulkRequest for BulkLookupRequest {
@@ -95,5 +96,5 @@ pub async fn lookup_post(
             }
         })
         .collect();
-    Ok(axum::Json(BulkLookupResponse { results }).into_response())
+    Ok(super::json_response(&BulkLookupResponse { results }))
 }

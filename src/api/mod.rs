@@ -30,12 +30,25 @@ use crate::metrics::Metrics;
 use error::ApiError;
 
 /// Shared by every handler: the current data generation (swappable as a whole), the map's
-/// settings and the metrics handlers count into.
+/// settings and the metrics handlers count into. A handle to one shared [`Shared`] (axum
+/// clones the state for every request: one reference count, not one per field).
 #[derive(Clone)]
 pub struct AppState {
-    current: Arc<ArcSwap<Atlas>>,
-    pub web: Arc<web::WebConfig>,
+    shared: Arc<Shared>,
+}
+
+/// What an [`AppState`] points at; its fields are read through the handle.
+pub struct Shared {
+    current: ArcSwap<Atlas>,
+    pub web: web::WebConfig,
     pub metrics: Arc<Metrics>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl AppState {
@@ -47,9 +60,11 @@ impl AppState {
 
     pub fn with_web(atlas: Atlas, web: web::WebConfig) -> Self {
         AppState {
-            current: Arc::new(ArcSwap::from_pointee(atlas)),
-            web: Arc::new(web),
-            metrics: Arc::new(Metrics::new()),
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(atlas),
+                web,
+                metrics: Arc::new(Metrics::new()),
+            }),
         }
     }
 
@@ -111,6 +126,27 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A JSON answer. Like `axum::Json`, but serialized into a buffer sized for a typical answer
+/// (one lookup is ~220 bytes; axum starts at 128 and grows), which the lookup path measures.
+pub fn json_response<T: serde::Serialize>(value: &T) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut buf = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal {
+            detail: format!("the answer could not be encoded: {e}"),
+        }
+        .into_response(),
+    }
 }
 
 /// A 404 problem for any path not in the table (the admin paths included).

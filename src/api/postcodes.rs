@@ -58,7 +58,9 @@ pub async fn get_postcode(
     let atlas = state.atlas();
     let index = index(&atlas)?;
     let found = find(index, &raw)?;
-    Ok(Json(atlas.data.postcode_result(&found, &index.meta.source)).into_response())
+    Ok(super::json_response(
+        &atlas.data.postcode_result(&found, &index.meta.source),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -129,7 +131,7 @@ pub async fn post_postcodes(
             },
         })
         .collect();
-    Ok(Json(BulkPostcodeResponse { results }).into_response())
+    Ok(super::json_response(&BulkPostcodeResponse { results }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -48,7 +48,8 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
             ),
         ));
     }
-    let mut pairs = Vec::new();
+    // Decoded text borrows from the query string unless it had escapes.
+    let mut pairs = Vec::with_capacity(4);
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
         if k.is_empty() {
             return Err(ApiError::parameter(
@@ -56,7 +57,13 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
                 "query string has a parameter with an empty name",
             ));
         }
-        pairs.push((k.into_owned(), Text(v.into_owned())));
+        pairs.push((k, Text(v)));
+    }
+    // The common case, valid input, without tracking where in `T` each value goes; on a
+    // failure the query is parsed again with tracking, to name the parameter.
+    let plain = de::value::MapDeserializer::<_, QueryError>::new(pairs.iter().cloned());
+    if let Ok(value) = T::deserialize(plain) {
+        return Ok(value);
     }
     let map = de::value::MapDeserializer::<_, QueryError>::new(pairs.into_iter());
     serde_path_to_error::deserialize(map).map_err(|e| {
@@ -83,7 +90,10 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
 /// these hooks, so the problem can name the parameter.
 #[derive(Debug)]
 enum QueryError {
-    Unknown { name: String, expected: Vec<&'static str> },
+    Unknown {
+        name: String,
+        expected: Vec<&'static str>,
+    },
     Duplicate(&'static str),
     Missing(&'static str),
     /// A value's problem, phrased to follow the parameter's name (`must be finite, got …`).
@@ -123,20 +133,24 @@ impl de::Error for QueryError {
 
 /// One query value. Text that deserializes as an option (present means `Some`), an enum
 /// variant name or, through the value types below, a number.
-struct Text(String);
+#[derive(Clone)]
+struct Text<'a>(std::borrow::Cow<'a, str>);
 
-impl<'de> IntoDeserializer<'de, QueryError> for Text {
+impl<'de> IntoDeserializer<'de, QueryError> for Text<'_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
     }
 }
 
-impl<'de> de::Deserializer<'de> for Text {
+impl<'de> de::Deserializer<'de> for Text<'_> {
     type Error = QueryError;
 
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, QueryError> {
-        visitor.visit_string(self.0)
+        match self.0 {
+            std::borrow::Cow::Borrowed(s) => visitor.visit_str(s),
+            std::borrow::Cow::Owned(s) => visitor.visit_string(s),
+        }
     }
 
     fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, QueryError> {
@@ -149,7 +163,7 @@ impl<'de> de::Deserializer<'de> for Text {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, QueryError> {
-        let text: de::value::StringDeserializer<QueryError> = self.0.into_deserializer();
+        let text: de::value::StringDeserializer<QueryError> = self.0.into_owned().into_deserializer();
         de::Deserializer::deserialize_enum(text, name, variants, visitor)
     }
 
@@ -180,6 +194,19 @@ pub fn parse_decimal(raw: &str, range: RangeInclusive<f64>) -> Result<f64, Strin
     check_range(value, range)
 }
 
+/// Reads query text as a decimal within a range, without copying the text.
+struct DecimalVisitor(RangeInclusive<f64>);
+
+impl de::Visitor<'_> for DecimalVisitor {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decimal number")
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<f64, E> {
+        parse_decimal(text, self.0).map_err(E::custom)
+    }
+}
+
 /// Declares a number parsed from query text and checked against a range.
 macro_rules! bounded_decimal {
     ($(#[$doc:meta])* $name:ident, $range:expr) => {
@@ -189,8 +216,7 @@ macro_rules! bounded_decimal {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                parse_decimal(&text, $range).map($name).map_err(de::Error::custom)
+                d.deserialize_str(DecimalVisitor($range)).map($name)
             }
         }
     };
@@ -271,7 +297,10 @@ mod tests {
         let p: PointParams = parse(Some("lon=-1.5492&lat=5.37997e1")).unwrap();
         assert_eq!((p.lon.0, p.lat.0), (-1.5492, 53.7997));
         let o: WithOptions = parse(Some("limit=5&detail=full")).unwrap();
-        assert_eq!((o.radius, o.limit, o.detail.as_deref()), (None, Some(Limit(5)), Some("full")));
+        assert_eq!(
+            (o.radius, o.limit, o.detail.as_deref()),
+            (None, Some(Limit(5)), Some("full"))
+        );
     }
 
     #[test]
@@ -285,7 +314,11 @@ mod tests {
             ("lon=1e999&lat=1", "lon", "lon must be finite"),
             ("lon=1&lat=91", "lat", "lat must be between -90 and 90"),
             ("lon=-180.5&lat=1", "lon", "between -180 and 180"),
-            ("lon=1&lat=1&lng=2", "lng", "unknown query parameter \"lng\"; expected lon, lat"),
+            (
+                "lon=1&lat=1&lng=2",
+                "lng",
+                "unknown query parameter \"lng\"; expected lon, lat",
+            ),
             ("lon=1&lon=2&lat=1", "lon", "more than once"),
             ("=1&lon=1&lat=1", "(query)", "empty name"),
         ] {
@@ -296,7 +329,10 @@ mod tests {
         let e = parse::<NoParams>(Some("x=1")).unwrap_err();
         assert!(e.to_string().contains("takes no query parameters"), "{e}");
         let e = parse::<WithOptions>(Some("limit=0")).unwrap_err();
-        assert!(e.to_string().contains("limit must be a whole number from 1 to 100"), "{e}");
+        assert!(
+            e.to_string().contains("limit must be a whole number from 1 to 100"),
+            "{e}"
+        );
         let long = "lon=1&".repeat(400);
         assert!(parse::<PointParams>(Some(&long)).is_err());
     }

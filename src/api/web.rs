@@ -16,8 +16,8 @@ use super::error::ApiError;
 use super::extract::PathText;
 use super::query::{NoParams, Query};
 use super::AppState;
-use crate::model::Manifest;
 use crate::maplayers::asset::Asset;
+use crate::model::Manifest;
 
 const NO_CACHE: &str = "no-cache";
 
@@ -161,5 +161,5 @@ impl WebConfig {
 /// The map page's settings.
 #[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig)))]
 pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<WebConfig> {
-    Json(state.web.as_ref().clone())
+    Json(state.web.clone())
 }

@@ -33,8 +33,8 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
             print_json(&atlas.lookup(lon, lat))
         }
         (_, _, Some(raw)) => {
-            let pc = Postcode::parse(raw)
-                .map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
+            let pc =
+                Postcode::parse(raw).map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
             let atlas = load(&args.data, Some(&args.postcodes))?;
             let index = postcode_index(&atlas)?;
             let found = index

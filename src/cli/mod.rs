@@ -23,6 +23,10 @@ pub struct DataArgs {
     /// Data directory (else $ALLIANCE_MAP_DATA, else ./data, else ../shared/data).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The manifest describing the data directory (else its own manifest.toml, else the
+    /// built-in one for the official ONS/OS files).
+    #[arg(long, value_name = "FILE", env = "ALLIANCE_MAP_MANIFEST")]
+    pub manifest: Option<PathBuf>,
     /// How far (metres) a point covered by no area may be from the nearest one and still get it.
     #[arg(long, default_value_t = DEFAULT_TOLERANCE_M, value_name = "METRES")]
     pub tolerance_m: f64,
@@ -113,6 +117,7 @@ pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, 
     }
     let dir = data_dir(args)?;
     let options = Options {
+        manifest: args.manifest.clone(),
         tolerance_m: args.tolerance_m,
         postcodes: postcodes.map(|p| PostcodeOptions {
             source: p

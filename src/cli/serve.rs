@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{load, DataArgs, Failure, PostcodeArgs};
 use crate::api::AppState;
-use crate::server::{self, Listeners, Limits, RunOptions};
+use crate::server::{self, Limits, Listeners, RunOptions};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {

@@ -31,6 +31,8 @@ pub struct Manifest {
     /// Attribution the data's licence requires, shown wherever the data is served.
     pub attribution: String,
     pub licence: Licence,
+    /// The default postcode source, relative to the data directory.
+    pub postcodes: Option<String>,
     #[serde(rename = "layer")]
     pub layers: Vec<LayerSpec>,
     #[serde(rename = "relation", default)]
@@ -134,11 +136,15 @@ impl Manifest {
     pub fn for_dir(dir: &Path) -> Result<Self, DataError> {
         let own = dir.join(MANIFEST_FILE);
         if own.is_file() {
-            let text = std::fs::read_to_string(&own).map_err(|e| DataError::io(&own, e))?;
-            Self::parse(&own, &text)
+            Self::from_file(&own)
         } else {
             Self::default_manifest()
         }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, DataError> {
+        let text = super::boundaries::read_regular_file(path)?;
+        Self::parse(path, &text)
     }
 
     pub fn default_manifest() -> Result<Self, DataError> {
@@ -167,9 +173,8 @@ impl Manifest {
     /// The editions answering for `date`, and the relation linking them.
     pub fn in_force(&self, origin: &Path, date: NaiveDate) -> Result<InForce<'_>, DataError> {
         let pick = |kind: Kind| {
-            self.edition_at(kind, date).ok_or_else(|| {
-                DataError::file(origin, format!("no {} edition is in force on {date}", kind.as_str()))
-            })
+            self.edition_at(kind, date)
+                .ok_or_else(|| DataError::file(origin, format!("no {} edition is in force on {date}", kind.as_str())))
         };
         let (alliance, footprint, sub_area) = (pick(Kind::Alliance)?, pick(Kind::Footprint)?, pick(Kind::SubArea)?);
         let country = self
@@ -241,7 +246,9 @@ impl Manifest {
                 return fail(format!("{at}: a {} layer needs a file", l.kind.as_str()));
             }
             if l.file.is_some() && (l.code_property.is_none() || l.name_property.is_none()) {
-                return fail(format!("{at}: a layer with a file needs code_property and name_property"));
+                return fail(format!(
+                    "{at}: a layer with a file needs code_property and name_property"
+                ));
             }
         }
         if self.layers.iter().filter(|l| l.kind == Kind::Country).count() != 1 {
@@ -264,12 +271,7 @@ impl Manifest {
                             kind.as_str()
                         ))
                     }
-                    None => {
-                        return fail(format!(
-                            "relation {}: edition {} is not declared",
-                            r.file, cols.edition
-                        ))
-                    }
+                    None => return fail(format!("relation {}: edition {} is not declared", r.file, cols.edition)),
                 }
             }
             if r.sub_area.name.is_none() {
@@ -330,13 +332,34 @@ mod tests {
     #[test]
     fn bad_manifests_are_refused_with_the_reason() {
         let cases = [
-            (DEFAULT_MANIFEST.replace("count = 19", "count = 0"), "count must be at least 1"),
-            (DEFAULT_MANIFEST.replace("edition = \"STP17\"\n", "edition = \"CALNCV17\"\n"), "more than once"),
+            (
+                DEFAULT_MANIFEST.replace("count = 19", "count = 0"),
+                "count must be at least 1",
+            ),
+            (
+                DEFAULT_MANIFEST.replace("edition = \"STP17\"\n", "edition = \"CALNCV17\"\n"),
+                "more than once",
+            ),
             (DEFAULT_MANIFEST.replace("[\"E54\"]", "[\"54\"]"), "code_prefixes"),
-            (DEFAULT_MANIFEST.replace("{ edition = \"STP17\", code", "{ edition = \"STP99\", code"), "STP99 is not declared"),
-            (DEFAULT_MANIFEST.replace("default_date = \"2017-04-01\"", "default_date = \"2016-01-01\""), "no alliance edition is in force"),
-            (DEFAULT_MANIFEST.replace("title = \"Eng", "colour = 1\ntitle = \"Eng"), "unknown field"),
-            (DEFAULT_MANIFEST.replace("from = \"2017-04-01\"\nfile = \"boundaries/stps", "from = \"2017-13-01\"\nfile = \"boundaries/stps"), "not a valid manifest"),
+            (
+                DEFAULT_MANIFEST.replace("{ edition = \"STP17\", code", "{ edition = \"STP99\", code"),
+                "STP99 is not declared",
+            ),
+            (
+                DEFAULT_MANIFEST.replace("default_date = \"2017-04-01\"", "default_date = \"2016-01-01\""),
+                "no alliance edition is in force",
+            ),
+            (
+                DEFAULT_MANIFEST.replace("title = \"Eng", "colour = 1\ntitle = \"Eng"),
+                "unknown field",
+            ),
+            (
+                DEFAULT_MANIFEST.replace(
+                    "from = \"2017-04-01\"\nfile = \"boundaries/stps",
+                    "from = \"2017-13-01\"\nfile = \"boundaries/stps",
+                ),
+                "not a valid manifest",
+            ),
         ];
         for (text, says) in cases {
             let e = Manifest::parse(Path::new("m.toml"), &text).unwrap_err().to_string();

@@ -31,7 +31,10 @@ impl<'a> TableShape<'a> {
     pub fn new(relation: &'a RelationSpec, editions: &InForce<'a>) -> Self {
         let prefixes = |l: &'a super::manifest::LayerSpec| l.code_prefixes.iter().map(String::as_str).collect();
         TableShape {
-            sub_area: (&relation.sub_area.code, relation.sub_area.name.as_deref().unwrap_or_default()),
+            sub_area: (
+                &relation.sub_area.code,
+                relation.sub_area.name.as_deref().unwrap_or_default(),
+            ),
             footprint: &relation.footprint.code,
             alliance: &relation.alliance.code,
             prefixes: [
@@ -91,9 +94,13 @@ pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Res
             problem: format!("{what} code {code:?} is not well formed"),
         };
         use super::boundaries::is_gss_code;
-        for ((what, code), prefixes) in [("sub-area", &r.ccg_code), ("footprint", &r.stp_code), ("alliance", &r.alliance_code)]
-            .into_iter()
-            .zip(&shape.prefixes)
+        for ((what, code), prefixes) in [
+            ("sub-area", &r.ccg_code),
+            ("footprint", &r.stp_code),
+            ("alliance", &r.alliance_code),
+        ]
+        .into_iter()
+        .zip(&shape.prefixes)
         {
             if !is_gss_code(code, prefixes) {
                 return Err(bad(what, code));

@@ -156,17 +156,6 @@ impl Dataset {
         let (alliances, stps, countries) = (alliances?, stps?, countries?);
         let rows = membership::load(dir, editions.relation, &editions)?;
         let lookup_path = dir.join(&editions.relation.file);
-        if rows.len() != editions.sub_area.count {
-            return Err(DataError::file(
-                &lookup_path,
-                format!(
-                    "expected {} {} sub-areas, found {}",
-                    editions.sub_area.count,
-                    editions.sub_area.edition,
-                    rows.len()
-                ),
-            ));
-        }
         let names = [
             editions.alliance.file.clone().unwrap_or_default(),
             editions.footprint.file.clone().unwrap_or_default(),
@@ -177,7 +166,18 @@ impl Dataset {
             countries,
             rows,
         };
+        let sub_areas = layers.rows.len();
         let mut data = Self::assemble(dir, manifest.clone(), &lookup_path, &names, layers)?;
+        if sub_areas != editions.sub_area.count {
+            return Err(DataError::file(
+                &lookup_path,
+                format!(
+                    "expected {} {} sub-areas, found {}",
+                    editions.sub_area.count, editions.sub_area.edition, sub_areas
+                ),
+            ));
+        }
+
         data.home_country = data
             .countries
             .iter()
@@ -279,13 +279,19 @@ impl Dataset {
         }
         for (a, set) in alliances.iter_mut().zip(alliance_stps) {
             if set.is_empty() {
-                return Err(DataError::file(lookup_path, format!("alliance {} has no sub-area", a.code)));
+                return Err(DataError::file(
+                    lookup_path,
+                    format!("alliance {} has no sub-area", a.code),
+                ));
             }
             a.stps = set.into_iter().collect();
         }
         for (s, set) in stps.iter_mut().zip(stp_alliances) {
             if set.is_empty() {
-                return Err(DataError::file(lookup_path, format!("footprint {} has no sub-area", s.code)));
+                return Err(DataError::file(
+                    lookup_path,
+                    format!("footprint {} has no sub-area", s.code),
+                ));
             }
             s.alliances = set.into_iter().collect();
         }

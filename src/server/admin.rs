@@ -31,11 +31,14 @@ pub fn app(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// Prometheus metrics (text format).
+/// Prometheus metrics (OpenMetrics text format).
 async fn metrics(State(state): State<AdminState>) -> Response {
     let body = state.app.metrics.render(state.app.atlas().version);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         body,
     )
         .into_response()

@@ -145,13 +145,31 @@ impl Part {
             return None;
         }
         let (k0, k1) = (self.stripe_of(lo), self.stripe_of(hi));
-        let mut best = f64::INFINITY;
+        let (x, y) = (metric.x, metric.y);
+        // The window around the point an edge must reach to matter; it shrinks to the best
+        // distance found so far, so most edges are rejected by four comparisons (a stripe
+        // spans the part's whole width) before any distance is computed.
+        let mut best = max_m;
+        let mut found = false;
+        let (mut wx, mut wy) = (metric.dx_deg(max_m), metric.dy_deg(max_m));
         for k in k0..=k1 {
             for e in self.stripe(k) {
-                best = best.min(metric.segment_distance_m(e[0], e[1], e[2], e[3]));
+                if e[0].min(e[2]) > x + wx
+                    || e[0].max(e[2]) < x - wx
+                    || e[1].min(e[3]) > y + wy
+                    || e[1].max(e[3]) < y - wy
+                {
+                    continue;
+                }
+                let d = metric.segment_distance_m(e[0], e[1], e[2], e[3]);
+                if d <= best {
+                    best = d;
+                    found = true;
+                    (wx, wy) = (metric.dx_deg(best), metric.dy_deg(best));
+                }
             }
         }
-        (best <= max_m).then_some(best)
+        found.then_some(best)
     }
 }
 

@@ -78,7 +78,9 @@ pub fn start_server(state: AppState, limits: Limits, loader: Option<Loader>) -> 
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.expect("bind loopback");
+            let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
+                .await
+                .expect("bind loopback");
             let addrs = (
                 listeners.public_addr().expect("addr"),
                 listeners.admin_addr().expect("addr"),
