@@ -29,7 +29,8 @@ async fn every_response_carries_the_security_headers_and_no_banner() {
         let r = client().get(format!("{}{path}", server())).send().await.unwrap();
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        let page = h["content-type"].to_str().unwrap().starts_with("text/html");
+        let ct = h["content-type"].to_str().unwrap();
+        let page = ct.starts_with("text/html") || ct.starts_with("text/javascript");
         let default = if page {
             "default-src 'self'"
         } else {

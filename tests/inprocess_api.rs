@@ -37,6 +37,10 @@ async fn pages_are_html_with_etags_and_take_only_their_own_parameters() {
         assert!(r.text().to_lowercase().contains("<html"), "{path}");
         assert!(r.header("etag").starts_with('"'), "{path}");
         assert_eq!(r.header("cache-control"), "no-cache", "{path}");
+        // The licence attribution comes from the data's manifest, filled into the page.
+        let text = r.text();
+        assert!(text.contains("Synthetic test data: no real geography"), "{path}");
+        assert!(!text.contains("<!--attribution-->"), "{path}");
     }
     assert_problem(&get("/?foo=bar").await, 400, Names::Parameter("foo"));
     assert_problem(&get("/docs?x=1").await, 400, Names::Parameter("x"));
@@ -758,16 +762,16 @@ async fn unknown_areas_and_bad_paths() {
     assert!(r.detail().contains("E54900001"), "{}", r.detail());
 
     let long = "E".repeat(65);
-    for path in [
-        format!("/api/v1/alliances/{long}"),
-        format!("/api/v1/alliances/{long}/geometry"),
-        format!("/api/v1/stps/{long}"),
-        format!("/api/v1/postcodes/{long}"),
-        format!("/api/v1/outcodes/{long}"),
-        format!("/api/v1/boundaries/{long}"),
+    for (path, name) in [
+        (format!("/api/v1/alliances/{long}"), "code"),
+        (format!("/api/v1/alliances/{long}/geometry"), "code"),
+        (format!("/api/v1/stps/{long}"), "code"),
+        (format!("/api/v1/postcodes/{long}"), "postcode"),
+        (format!("/api/v1/outcodes/{long}"), "outcode"),
+        (format!("/api/v1/boundaries/{long}"), "layer"),
     ] {
         let r = get(&path).await;
-        assert_problem(&r, 400, Names::Parameter("path"));
+        assert_problem(&r, 400, Names::Parameter(name));
         assert!(r.detail().contains("64"), "{}", r.detail());
     }
     for path in [
@@ -1015,6 +1019,13 @@ async fn an_outcode_reports_its_areas_and_whether_it_straddles() {
         );
     }
     assert_problem_says(&get("/api/v1/outcodes/ZZ9").await, 404, Names::Nothing, "ZZ9");
+    // A district outside Great Britain says so, as its postcodes do.
+    assert_problem_says(
+        &get("/api/v1/outcodes/BT1").await,
+        404,
+        Names::Nothing,
+        "Northern Ireland",
+    );
 }
 
 #[tokio::test]

@@ -61,11 +61,13 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// The security headers. Pages get the page CSP (this origin only); everything else, never
-/// rendered as a document, a CSP that allows nothing. Neither may be framed.
+/// The security headers. Pages and scripts (a worker script's CSP governs the worker) get the
+/// page CSP (this origin only); everything else, never rendered as a document, a CSP that
+/// allows nothing. Neither may be framed.
 fn assert_security_headers(r: &Reply, what: &str) {
     let csp = r.header("content-security-policy");
-    if r.content_type().starts_with("text/html") {
+    let ct = r.content_type();
+    if ct.starts_with("text/html") || ct.starts_with("text/javascript") {
         assert_eq!(csp, content_security_policy(None), "{what}");
     } else {
         assert!(csp.contains("default-src 'none'"), "{what}: {csp}");

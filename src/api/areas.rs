@@ -161,7 +161,8 @@ fn truncate(s: &str) -> String {
 
 /// Every Cancer Alliance and National Cancer Vanguard (19 in 2017).
 #[utoipa::path(get, path = "/api/v1/alliances", tag = "areas",
-    responses((status = 200, body = AllianceList)))]
+    responses((status = 200, body = AllianceList),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_alliances(
     State(state): State<AppState>,
     Query(NoParams {}): Query<NoParams>,
@@ -176,6 +177,7 @@ pub async fn list_alliances(
 #[utoipa::path(get, path = "/api/v1/alliances/{code}", tag = "areas",
     params(("code" = String, Path, example = "E56000006")),
     responses((status = 200, body = AllianceDetail),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_alliance(
     State(state): State<AppState>,
@@ -188,7 +190,8 @@ pub async fn get_alliance(
 }
 
 /// Every STP footprint (44 in 2017).
-#[utoipa::path(get, path = "/api/v1/stps", tag = "areas", responses((status = 200, body = StpList)))]
+#[utoipa::path(get, path = "/api/v1/stps", tag = "areas", responses((status = 200, body = StpList),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_stps(
     State(state): State<AppState>,
     Query(NoParams {}): Query<NoParams>,
@@ -203,6 +206,7 @@ pub async fn list_stps(
 #[utoipa::path(get, path = "/api/v1/stps/{code}", tag = "areas",
     params(("code" = String, Path, example = "E54000012")),
     responses((status = 200, body = StpDetail),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_stp(
     State(state): State<AppState>,
@@ -231,6 +235,7 @@ fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> 
 #[utoipa::path(get, path = "/api/v1/alliances/{code}/geometry", tag = "areas",
     params(("code" = String, Path, example = "E56000003")),
     responses((status = 200, description = "GeoJSON Feature", content_type = "application/geo+json"),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn alliance_geometry(
     State(state): State<AppState>,
@@ -249,6 +254,7 @@ pub async fn alliance_geometry(
 #[utoipa::path(get, path = "/api/v1/stps/{code}/geometry", tag = "areas",
     params(("code" = String, Path, example = "E54000005")),
     responses((status = 200, description = "GeoJSON Feature", content_type = "application/geo+json"),
+              (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn stp_geometry(
     State(state): State<AppState>,

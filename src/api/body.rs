@@ -58,7 +58,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let (mut pointer, mut shown) = pointer(e.path());
+        let (pointer, shown) = pointer(e.path());
         let inner = e.into_inner();
         if matches!(
             inner.classify(),
@@ -69,19 +69,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // serde's own words, without its "at line 1 column 9" (the pointer says where).
         let message = inner.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        // A missing field is reported at its parent; point at the field itself.
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|m| m.strip_suffix('`'))
-        {
-            let at = pointer.unwrap_or_default();
-            pointer = Some(format!("{at}/{field}"));
-            shown = if shown.is_empty() {
-                field.to_string()
-            } else {
-                format!("{shown}.{field}")
-            };
-            return ApiError::body(pointer, format!("{shown} is missing"));
+        // A missing or repeated field is reported at its parent; point at the field itself.
+        for (prefix, says) in [
+            ("missing field `", "is missing"),
+            ("duplicate field `", "is given more than once"),
+        ] {
+            if let Some(field) = message.strip_prefix(prefix).and_then(|m| m.strip_suffix('`')) {
+                let at = pointer.unwrap_or_default();
+                let shown = if shown.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{shown}.{field}")
+                };
+                return ApiError::body(Some(format!("{at}/{field}")), format!("{shown} {says}"));
+            }
         }
         let detail = if shown.is_empty() {
             format!("request body: {message}")
@@ -207,6 +208,10 @@ impl<'de> Deserialize<'de> for ItemId {
                 Ok(ItemId::Number(v.into()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<ItemId, E> {
+                // Beyond 2^53 a JSON number is not kept exactly; it would come back changed.
+                if v.abs() >= 9_007_199_254_740_992.0 {
+                    return Err(E::custom("id is too large to echo exactly; send it as a string"));
+                }
                 serde_json::Number::from_f64(v)
                     .map(ItemId::Number)
                     .ok_or_else(|| E::custom("id must be a finite number"))
@@ -257,6 +262,12 @@ mod tests {
         assert!(d.contains("unknown field"), "{d}");
         let (p, d) = err(r#"{"points":[{"lon":1,"lat":2,"id":[1]}]}"#);
         assert_eq!(p.as_deref(), Some("/points/0/id"), "{d}");
+        let (p, d) = err(r#"{"points":[{"lon":1,"lat":2,"id":18446744073709551616}]}"#);
+        assert_eq!(p.as_deref(), Some("/points/0/id"), "{d}");
+        assert!(d.contains("as a string"), "{d}");
+        let (p, d) = err(r#"{"points":[{"lon":1,"lat":2,"lat":3}]}"#);
+        assert_eq!(p.as_deref(), Some("/points/0/lat"), "{d}");
+        assert!(d.contains("more than once"), "{d}");
         let (_, d) = err(r#"{"points":["#);
         assert!(d.contains("not valid JSON"), "{d}");
         let (_, d) = err("  ");

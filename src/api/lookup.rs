@@ -74,6 +74,7 @@ pub struct BulkLookupResponse<'a> {
     request_body = BulkLookupRequest,
     responses(
         (status = 200, description = "One result per point, in order", body = BulkLookupResponse),
+        (status = 400, description = "A query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 256 KiB or more than 1000 points", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body malformed; `pointer` names the item", body = Problem, content_type = "application/problem+json"),

@@ -30,6 +30,7 @@ use crate::model::Manifest;
         boundaries::boundaries,
         web::config,
         ops::readyz,
+        openapi_json,
     ),
     components(schemas(error::Problem))
 )]
@@ -53,6 +54,9 @@ Data: {} (answers for {}).\n\nData licence: {}",
     doc
 }
 
+/// This document (OpenAPI 3.1), generated from the handlers.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(document(&state.atlas().data.manifest))
 }

@@ -25,7 +25,8 @@ pub struct Readiness {
 }
 
 /// 200 when data is loaded and requests are being served.
-#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, body = Readiness)))]
+#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, body = Readiness),
+    (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<Readiness> {
     let atlas = state.atlas();
     Json(Readiness {

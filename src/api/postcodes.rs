@@ -102,8 +102,11 @@ impl BulkRequest for BulkPostcodeRequest {
     request_body = BulkPostcodeRequest,
     responses(
         (status = 200, body = BulkPostcodeResponse),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB or more than 1000 postcodes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body malformed, or an item is not a string", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_postcodes(
     State(state): State<AppState>,
@@ -172,6 +175,7 @@ pub struct Centroid {
 #[utoipa::path(get, path = "/api/v1/outcodes/{outcode}", tag = "postcodes",
     params(("outcode" = String, Path, example = "S40")),
     responses((status = 200, body = OutcodeResult),
+              (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_outcode(
@@ -185,6 +189,12 @@ pub async fn get_outcode(
     let outward = parse_outward(&raw)
         .map_err(|e| ApiError::parameter("outcode", format!("{shown:?} is not a valid outward code: {e}")))?;
     let name = String::from_utf8_lossy(&outward).trim_end().to_string();
+    let area: String = name.chars().take_while(char::is_ascii_alphabetic).collect();
+    if let Some(place) = crate::postcode::parse::area_outside_great_britain(&area) {
+        return Err(ApiError::not_found(format!(
+            "district {name} is in {place}, outside this dataset's coverage (Great Britain; areas in England)"
+        )));
+    }
     let postcodes = index
         .outcode(&outward)
         .ok_or_else(|| ApiError::not_found(format!("no postcodes in district {name} in {}", index.meta.source)))?;
@@ -287,6 +297,7 @@ pub struct NearbyParams {
 #[utoipa::path(get, path = "/api/v1/postcodes", tag = "postcodes",
     params(NearbyParams),
     responses((status = 200, body = NearbyResponse),
+              (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
               (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn nearby_postcodes(
     State(state): State<AppState>,

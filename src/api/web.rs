@@ -76,38 +76,49 @@ fn assets() -> &'static Vec<Asset> {
     })
 }
 
-fn pages() -> &'static Vec<Asset> {
-    static PAGE_CACHE: OnceLock<Vec<Asset>> = OnceLock::new();
-    PAGE_CACHE.get_or_init(|| {
-        PAGES
-            .iter()
-            .map(|(_, b)| Asset::new(b.to_vec(), "text/html; charset=utf-8", NO_CACHE))
-            .collect()
-    })
+/// Where a page carries the data's licence attribution (filled from the manifest, so the
+/// text lives in one place).
+const ATTRIBUTION_SLOT: &str = "<!--attribution-->";
+
+/// The pages with the attribution filled in, HTML-escaped.
+fn render_pages(attribution: &str) -> Vec<Asset> {
+    let escaped = attribution
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    PAGES
+        .iter()
+        .map(|(_, b)| {
+            let html = String::from_utf8_lossy(b).replace(ATTRIBUTION_SLOT, &escaped);
+            Asset::new(html.into_bytes(), "text/html; charset=utf-8", NO_CACHE)
+        })
+        .collect()
 }
 
-fn page(name: &str, headers: &HeaderMap) -> Response {
+fn page(state: &AppState, name: &str, headers: &HeaderMap) -> Response {
     let i = PAGES.iter().position(|(n, _)| *n == name).unwrap_or(0);
-    pages()[i].respond(headers)
+    state.web.pages[i].respond(headers)
 }
 
 /// The map page keeps its state in `?postcode=` or `?lon=&lat=` (read by the page's script);
-/// nothing else is expected.
+/// nothing else is expected. The server only checks the names.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // the page's script reads these; the server only checks the names
 pub struct PageParams {
-    postcode: Option<String>,
-    lon: Option<String>,
-    lat: Option<String>,
+    #[serde(rename = "postcode")]
+    _postcode: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "lon")]
+    _lon: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "lat")]
+    _lat: Option<serde::de::IgnoredAny>,
 }
 
-pub async fn index(headers: HeaderMap, Query(_): Query<PageParams>) -> Response {
-    page("index", &headers)
+pub async fn index(State(state): State<AppState>, headers: HeaderMap, Query(_): Query<PageParams>) -> Response {
+    page(&state, "index", &headers)
 }
 
-pub async fn docs(headers: HeaderMap, Query(NoParams {}): Query<NoParams>) -> Response {
-    page("docs", &headers)
+pub async fn docs(State(state): State<AppState>, headers: HeaderMap, Query(NoParams {}): Query<NoParams>) -> Response {
+    page(&state, "docs", &headers)
 }
 
 pub async fn asset(PathText(name): PathText, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -119,12 +130,15 @@ pub async fn asset(PathText(name): PathText, headers: HeaderMap) -> Result<Respo
 }
 
 /// Map settings from the environment: an optional basemap, off by default.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct WebConfig {
     /// A raster tile URL template (`…/{z}/{x}/{y}.png`) and its attribution, or null.
     pub basemap: Option<Basemap>,
     /// The attribution the data's licence requires.
     pub attribution: String,
+    /// The pages, with the attribution filled in.
+    #[serde(skip)]
+    pub pages: std::sync::Arc<[Asset]>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -146,6 +160,7 @@ impl WebConfig {
                 attribution: std::env::var(BASEMAP_ATTRIBUTION_ENV).unwrap_or_default(),
             }),
             attribution: manifest.attribution.clone(),
+            pages: render_pages(&manifest.attribution).into(),
         }
     }
 
@@ -159,7 +174,8 @@ impl WebConfig {
 }
 
 /// The map page's settings.
-#[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig)))]
+#[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig),
+    (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
 pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<WebConfig> {
     Json(state.web.clone())
 }

@@ -117,13 +117,19 @@ impl Postcode {
 
     /// Areas outside Great Britain, which OS Code-Point Open does not cover.
     pub fn outside_great_britain(&self) -> Option<&'static str> {
-        match self.area() {
-            "BT" => Some("Northern Ireland"),
-            "GY" => Some("Guernsey"),
-            "JE" => Some("Jersey"),
-            "IM" => Some("the Isle of Man"),
-            _ => None,
-        }
+        area_outside_great_britain(self.area())
+    }
+}
+
+/// The place a postcode area (`BT`, the letters of an outward code) names, if it is outside
+/// Great Britain.
+pub fn area_outside_great_britain(area: &str) -> Option<&'static str> {
+    match area {
+        "BT" => Some("Northern Ireland"),
+        "GY" => Some("Guernsey"),
+        "JE" => Some("Jersey"),
+        "IM" => Some("the Isle of Man"),
+        _ => None,
     }
 }
 

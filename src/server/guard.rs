@@ -15,7 +15,7 @@
 //! - **panics**: caught at every poll; the request answers a 500 problem;
 //! - **metrics**: every answer, the 503s and 500s above included, is counted by route
 //!   template and status with its latency;
-//! - **headers**: the security headers, with the page CSP on HTML and
+//! - **headers**: the security headers, with the page CSP on HTML and scripts and
 //!   [`NON_DOCUMENT_CSP`](super::protect::NON_DOCUMENT_CSP) on everything else;
 //! - **CORS** ([`cors`]): open for the read-only API — any origin, no credentials — with
 //!   preflights answered before any handler. (tower-http's `Cors` did the same; cloning its
@@ -258,10 +258,13 @@ fn finish(
         let headers = response.headers_mut();
         // One growth of the map, not one per insert.
         headers.reserve(shared.headers.len() + 3);
-        let html = headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-        let csp = if html { &shared.page_csp } else { &shared.other_csp };
+        // Pages, and scripts (a worker script's own CSP governs the worker: MapLibre's worker
+        // fetches the map's data), get the page policy.
+        let document = headers.get(header::CONTENT_TYPE).is_some_and(|ct| {
+            let ct = ct.as_bytes();
+            ct.starts_with(b"text/html") || ct.starts_with(b"text/javascript")
+        });
+        let csp = if document { &shared.page_csp } else { &shared.other_csp };
         headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
         for (name, value) in &shared.headers {
             headers.insert(name.clone(), value.clone());

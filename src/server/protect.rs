@@ -2,7 +2,7 @@
 //!
 //! 1. the [guard](super::guard): metrics (every answer counted by route and status, shed,
 //!    timed-out and panicked ones included), security headers (nosniff, referrer policy, no
-//!    framing; a CSP allowing only this origin on pages and `default-src 'none'` on
+//!    framing; a CSP allowing only this origin on pages and scripts and `default-src 'none'` on
 //!    everything else, which is never rendered as a document), catch-panic (500 problem),
 //!    load shedding (at most `concurrency` requests in handlers, one semaphore for every
 //!    route; beyond that an immediate 503 with `Retry-After`, never a queue), a handling
@@ -47,7 +47,7 @@ impl Default for Limits {
     }
 }
 
-/// The Content-Security-Policy of everything but HTML pages (JSON, GeoJSON, scripts, styles).
+/// The Content-Security-Policy of everything but pages and scripts (JSON, GeoJSON, styles).
 pub const NON_DOCUMENT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The Content-Security-Policy of the pages: this origin only, plus a configured basemap's origin.

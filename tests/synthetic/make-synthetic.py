@@ -103,7 +103,7 @@ postcodes = [
     ("ZZ1 1AE", 50.5, 11.0, "E92000001", ""),    # Split STP, South half
     ("ZZ1 1AF", 50.5, 12.0, "E92000001", ""),    # South East
     ("ZZ1 1AG", 51.5, 12.995, "E92000001", ""),  # in the coastal gap: nearest area
-    ("ZZ1 1AH", 51.5, 10.5, "E92000001", ""),    # on the lake: nearest area
+    ("ZZ1 1AH", 51.5, 10.5, "E92000001", ""),    # mid-lake, > 2 km from shore: no area
     ("ZZ2 1AA", 52.5, 11.0, "S92000003", ""),    # Scotland: no English area
     ("ZZ2 1AB", 51.2, 11.2, "E92000001", "201901"),  # terminated: never served
     ("ZZ3 1AA", 50.9, 11.49, "E92000001", ""),   # ZZ3 straddles two alliances
