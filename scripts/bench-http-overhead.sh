@@ -6,6 +6,8 @@
 # worker and wrk on core 1 (PIN=0 to let the scheduler place them), so the servers are
 # compared at one core each. Prints each round (req/s and server CPU µs per request, from
 # /proc), the medians and both ratios.
+# BASELINE=path/to/an/older/alliance-map adds that build as a third server (before/after in one
+# run; it is started with `serve --addr … --no-postcodes --data …`).
 #   ROUNDS=5 DURATION=10s CONNECTIONS=64 scripts/bench-http-overhead.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,18 +29,19 @@ NO_POSTCODES=1 LAUNCH="$server_cpu" start_server
 cargo build --release --quiet --example bare_server
 $server_cpu ./target/release/examples/bare_server "127.0.0.1:$bare_port" 2>/dev/null &
 bare=$!
-trap 'kill $pid $bare 2>/dev/null || true; wait $pid $bare 2>/dev/null || true; rm -rf "$work"' EXIT
+base_pid=""
+if [ -n "${BASELINE:-}" ]; then
+  RUST_LOG=warn $server_cpu "$BASELINE" serve --addr "127.0.0.1:$((port + 20))" --no-postcodes --data "$data" &
+  base_pid=$!
+fi
+trap 'kill $pid $bare $base_pid 2>/dev/null || true; wait $pid $bare $base_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+if [ -n "$base_pid" ]; then
+  until curl -fsS "http://127.0.0.1:$((port + 20))/healthz" >/dev/null 2>&1; do sleep 0.1; done
+fi
 until curl -fsS "http://127.0.0.1:$bare_port/api/v1/lookup" >/dev/null 2>&1; do sleep 0.1; done
 echo "answer sizes: alliance-map $(curl -s "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5492&lat=53.7997" | wc -c) B, bare $(curl -s "http://127.0.0.1:$bare_port/api/v1/lookup" | wc -c) B"
 
-cat > "$work/lookup.lua" <<'LUA'
-math.randomseed(42)
-request = function()
-  local lon = -6.42 + math.random() * 8.19
-  local lat = 49.86 + math.random() * 5.96
-  return wrk.format("GET", string.format("/api/v1/lookup?lon=%.5f&lat=%.5f", lon, lat))
-end
-LUA
+lookup_script "$work/lookup.lua"
 
 # CPU seconds (user + system) a process has used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
@@ -54,15 +57,27 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 # Warm both (grid built, caches hot).
 $client_cpu wrk -t1 -c8 -d2s -s "$work/lookup.lua" "http://127.0.0.1:$port" >/dev/null
 $client_cpu wrk -t1 -c8 -d2s -s "$work/lookup.lua" "http://127.0.0.1:$bare_port" >/dev/null
-: > "$work/ours"; : > "$work/bare"
+: > "$work/ours"; : > "$work/bare"; : > "$work/baseline"
+[ -n "$base_pid" ] && $client_cpu wrk -t1 -c8 -d2s -s "$work/lookup.lua" "http://127.0.0.1:$((port + 20))" >/dev/null
 for r in $(seq "$rounds"); do
   measure "http://127.0.0.1:$bare_port" "$bare" >> "$work/bare"
   measure "http://127.0.0.1:$port" "$pid" >> "$work/ours"
   read -r br bc < <(tail -1 "$work/bare"); read -r or oc < <(tail -1 "$work/ours")
-  echo "round $r: bare $br req/s ($bc µs CPU/request), alliance-map $or req/s ($oc µs CPU/request)"
+  line="round $r: bare $br req/s ($bc µs CPU/request), alliance-map $or req/s ($oc µs CPU/request)"
+  if [ -n "$base_pid" ]; then
+    measure "http://127.0.0.1:$((port + 20))" "$base_pid" >> "$work/baseline"
+    read -r xr xc < <(tail -1 "$work/baseline")
+    line="$line, baseline $xr req/s ($xc µs CPU/request)"
+  fi
+  echo "$line"
 done
 o_rate=$(cut -d' ' -f1 "$work/ours" | median); b_rate=$(cut -d' ' -f1 "$work/bare" | median)
 o_cpu=$(cut -d' ' -f2 "$work/ours" | median); b_cpu=$(cut -d' ' -f2 "$work/bare" | median)
 echo "median: bare $b_rate req/s, $b_cpu µs CPU/request; alliance-map $o_rate req/s, $o_cpu µs CPU/request"
 awk -v o="$o_rate" -v b="$b_rate" -v oc="$o_cpu" -v bc="$b_cpu" \
   'BEGIN {printf "ratio (alliance-map / bare): throughput %.3f, CPU per request %.3f\n", o / b, bc / oc}'
+if [ -n "$base_pid" ]; then
+  x_rate=$(cut -d' ' -f1 "$work/baseline" | median); x_cpu=$(cut -d' ' -f2 "$work/baseline" | median)
+  awk -v x="$x_rate" -v b="$b_rate" -v xc="$x_cpu" -v bc="$b_cpu" \
+    'BEGIN {printf "baseline: %s req/s, %.2f µs CPU/request; ratio to bare: throughput %.3f, CPU per request %.3f\n", x, xc, x / b, bc / xc}'
+fi

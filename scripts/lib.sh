@@ -24,3 +24,16 @@ postcode_table() {
       awk -F, 'NR % 85 == 0 && $2 != 90 {gsub(/"/, "", $1); gsub(/ +/, "%20", $1); printf "\"%s\",\n", $1}'
     echo "}"; } > "$1"
 }
+
+# Writes a wrk Lua script to $1: single GET lookups at random points in England's bounding box
+# (seeded, so runs are comparable).
+lookup_script() {
+  cat > "$1" <<'LUA'
+math.randomseed(42)
+request = function()
+  local lon = -6.42 + math.random() * 8.19
+  local lat = 49.86 + math.random() * 5.96
+  return wrk.format("GET", string.format("/api/v1/lookup?lon=%.5f&lat=%.5f", lon, lat))
+end
+LUA
+}

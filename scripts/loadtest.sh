@@ -17,14 +17,7 @@ source scripts/lib.sh
 start_server
 base="http://127.0.0.1:$port"
 
-cat > "$work/lookup.lua" <<'LUA'
-math.randomseed(42)
-request = function()
-  local lon = -6.42 + math.random() * 8.19
-  local lat = 49.86 + math.random() * 5.96
-  return wrk.format("GET", string.format("/api/v1/lookup?lon=%.5f&lat=%.5f", lon, lat))
-end
-LUA
+lookup_script "$work/lookup.lua"
 
 postcode_table "$work/pcs.lua"
 { cat "$work/pcs.lua"; cat <<'LUA'

@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use axum::Router;
 use serde_json::json;
-use support::{assert_problem, assert_problem_says, request, send, Names, Reply};
+use support::{assert_problem, assert_problem_says, post_json_to, request, send, Names, Reply};
 
 /// A state of its own (own metrics) over the synthetic boundaries: the stack does not need
 /// postcodes.
@@ -133,16 +133,7 @@ async fn the_stack_answers_like_the_bare_routes() {
         assert!(!bare.json.is_null(), "{path}");
     }
     let body = json!({"points": [{"lon": 11.0, "lat": 50.5, "id": "a"}]}).to_string();
-    let r = send(
-        router,
-        request(
-            Method::POST,
-            "/api/v1/lookup",
-            &[("content-type", "application/json")],
-            body,
-        ),
-    )
-    .await;
+    let r = post_json_to(router, "/api/v1/lookup", body).await;
     assert_eq!(r.ok_json()["results"][0]["id"], "a");
 }
 
@@ -296,16 +287,7 @@ async fn metrics_count_requests_by_route_and_status_and_lookups_by_match() {
         {"lon": 12.995, "lat": 51.5}, {"lon": 10.41, "lat": 51.5}, {"lon": 10.2, "lat": 51.5},
     ]})
     .to_string();
-    let r = send(
-        router.clone(),
-        request(
-            Method::POST,
-            "/api/v1/lookup",
-            &[("content-type", "application/json")],
-            body,
-        ),
-    )
-    .await;
+    let r = post_json_to(router.clone(), "/api/v1/lookup", body).await;
     assert_eq!(r.status, StatusCode::OK);
     for path in ["/api/v1/alliances/E56900001", "/api/v1/alliances/E56900099", "/nope"] {
         get(&router, path).await;

@@ -321,3 +321,157 @@ pub mod cors {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::{get, post};
+    use axum::Router;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn guarded(concurrency: usize, metrics: Arc<Metrics>) -> Router {
+        let guard = GuardLayer::new(GuardConfig {
+            metrics,
+            concurrency,
+            handler_timeout: Duration::from_millis(100),
+            body_timeout: Duration::from_millis(100),
+            headers: vec![(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))],
+            page_csp: HeaderValue::from_static("default-src 'self'"),
+            other_csp: HeaderValue::from_static("default-src 'none'"),
+        });
+        Router::new()
+            .route("/fast", get(|| async { "ok" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/panic", get(|| async { panic!("a handler bug") as &str }))
+            .route("/echo", post(|body: String| async move { body }))
+            .layer(guard)
+    }
+
+    async fn call(router: &Router, request: Request<Body>) -> Response {
+        match router.clone().oneshot(request).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    }
+
+    fn get_req(path: &str) -> Request<Body> {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_carry_headers_and_are_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let router = guarded(4, metrics.clone());
+        let r = call(&router, get_req("/fast")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["content-security-policy"], "default-src 'none'");
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        let r = call(
+            &router,
+            Request::get("/fast")
+                .header("origin", "https://a.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let text = metrics.render(1);
+        assert!(
+            text.contains("alliance_map_http_requests_total{route=\"/fast\",status=\"200\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_handler_times_out_and_a_panic_is_a_500_both_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let router = guarded(4, metrics.clone());
+        let started = Instant::now();
+        let r = call(&router, get_req("/slow")).await;
+        assert_eq!(r.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let r = call(&router, get_req("/panic")).await;
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        // The server goes on.
+        assert_eq!(call(&router, get_req("/fast")).await.status(), 200);
+        let text = metrics.render(1);
+        assert!(text.contains("route=\"/slow\",status=\"503\"} 1"), "{text}");
+        assert!(text.contains("route=\"/panic\",status=\"500\"} 1"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn without_permits_requests_are_shed_and_permits_come_back() {
+        let metrics = Arc::new(Metrics::new());
+        let r = call(&guarded(0, metrics.clone()), get_req("/fast")).await;
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+        // One permit: used and returned by each request in turn, so none is lost.
+        let router = guarded(1, metrics);
+        for _ in 0..3 {
+            assert_eq!(call(&router, get_req("/fast")).await.status(), 200);
+        }
+        assert_eq!(call(&router, get_req("/panic")).await.status(), 500);
+        assert_eq!(call(&router, get_req("/slow")).await.status(), 503);
+        assert_eq!(
+            call(&router, get_req("/fast")).await.status(),
+            200,
+            "permits are returned"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_preflight_is_answered_before_any_handler() {
+        let router = guarded(0, Arc::new(Metrics::new()));
+        let r = call(
+            &router,
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/echo")
+                .header("origin", "https://a.example")
+                .header("access-control-request-method", "POST")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "answered even with no permits: no handler runs");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        assert_eq!(r.headers()["access-control-allow-methods"], cors::ALLOW_METHODS);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_is_cut_off() {
+        let router = guarded(4, Arc::new(Metrics::new()));
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+        let stream = tokio_stream_from(rx);
+        let request = Request::post("/echo").body(Body::from_stream(stream)).unwrap();
+        tx.send(Ok(axum::body::Bytes::from_static(b"partial"))).await.unwrap();
+        let started = Instant::now();
+        let r = call(&router, request).await;
+        drop(tx);
+        assert!(
+            r.status().is_client_error() || r.status().is_server_error(),
+            "{}",
+            r.status()
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// A stream over a channel's receiver (keeps the test free of extra crates).
+    fn tokio_stream_from<T: Send + 'static>(
+        mut rx: tokio::sync::mpsc::Receiver<T>,
+    ) -> impl futures_util::Stream<Item = T> + Send {
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    }
+}

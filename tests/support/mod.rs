@@ -133,6 +133,15 @@ pub async fn send(router: Router, request: Request<Body>) -> Reply {
 }
 
 /// A request with headers and a body.
+/// POSTs a JSON body to `path` of `router`.
+pub async fn post_json_to(router: Router, path: &str, body: String) -> Reply {
+    send(
+        router,
+        request(Method::POST, path, &[("content-type", "application/json")], body),
+    )
+    .await
+}
+
 pub fn request(method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(path);
     for (name, value) in headers {
