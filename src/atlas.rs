@@ -79,6 +79,12 @@ impl Atlas {
 
     /// Loads boundaries only, as `manifest` describes them.
     pub fn load_boundaries_with(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<Self, DataError> {
+        let (data, locator) = Self::index(dir, manifest, tolerance_m)?;
+        Ok(Self::assemble(data, locator, None))
+    }
+
+    /// Load → validate → index the boundaries.
+    fn index(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Locator), DataError> {
         let started = Instant::now();
         let data = Dataset::load(dir, manifest)?;
         let loaded = started.elapsed();
@@ -92,14 +98,19 @@ impl Atlas {
             index_ms = (started.elapsed() - loaded).as_millis() as u64,
             "boundaries loaded and indexed"
         );
-        Ok(Atlas {
+        Ok((data, locator))
+    }
+
+    /// The atlas of finished parts: nothing is added to it afterwards.
+    fn assemble(data: Dataset, locator: Locator, postcodes: Option<PostcodeIndex>) -> Self {
+        Atlas {
             version: 1,
             fragments: crate::views::Fragments::render(&data),
             data,
             locator,
-            postcodes: None,
+            postcodes,
             map_layers: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     pub fn load(dir: &Path, options: &Options) -> Result<Self, LoadError> {
@@ -107,25 +118,23 @@ impl Atlas {
             Some(path) => Manifest::from_file(path)?,
             None => Manifest::for_dir(dir)?,
         };
-        let mut atlas = Self::load_boundaries_with(dir, manifest, options.tolerance_m)?;
+        let (data, locator) = Self::index(dir, manifest, options.tolerance_m)?;
+        let mut postcodes = None;
         if let Some(p) = &options.postcodes {
-            let default = atlas.data.manifest.postcodes.as_ref().map(|f| dir.join(f));
+            let default = data.manifest.postcodes.as_ref().map(|f| dir.join(f));
             let source = match &p.source {
                 PostcodeSource::File(f) => Some(f.clone()),
                 PostcodeSource::Default => default.clone().filter(|f| f.is_file()),
             };
             match source {
-                Some(source) => {
-                    let index = cache::load_or_build(&source, &atlas.data, &atlas.locator, &p.cache_dir)?;
-                    atlas.postcodes = Some(index);
-                }
+                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, &locator, &p.cache_dir)?),
                 None => tracing::warn!(
                     expected = %default.map(|f| f.display().to_string()).unwrap_or_else(|| "none in the manifest".into()),
                     "no postcode file in the data directory: serving without postcodes"
                 ),
             }
         }
-        Ok(atlas)
+        Ok(Self::assemble(data, locator, postcodes))
     }
 
     /// The same data as generation `version`.

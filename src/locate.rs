@@ -150,7 +150,7 @@ impl ExactLocator {
                 .iter()
                 .map(|s| s.alliances.iter().map(|&a| a as u16).collect())
                 .collect(),
-            england: data.home_country,
+            england: Some(data.home_country),
             tolerance_m,
         }
     }

@@ -24,8 +24,8 @@ pub struct StpRef<'a> {
     pub name: &'a str,
 }
 
-/// The same JSON as `{"code", "name", "kind"}`, written from its rendering in [`Fragments`]
-/// when the area has one (the answers' hot path: no escaping of names per request).
+/// `{"code", "name", "kind"}`. (In answers an area reference is a [`Rendered`], written from
+/// its pre-rendered JSON in [`Fragments`] where there is one: no escaping of names per request.)
 impl Serialize for AllianceRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;

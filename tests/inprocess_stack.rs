@@ -336,12 +336,6 @@ async fn metrics_count_requests_by_route_and_status_and_lookups_by_match() {
         Some(1.0),
         "{m}"
     );
-    // A request through the bare routes (no stack) is not counted.
-    support::get("/api/v1/lookup?lon=11&lat=50.5").await;
-    assert_eq!(
-        sample(&metrics(&state).await, "alliance_map_lookups_total{match=\"contains\"}"),
-        Some(3.0)
-    );
 }
 
 #[tokio::test]

@@ -42,6 +42,8 @@ pub struct Shared {
     current: ArcSwap<Atlas>,
     pub web: web::WebConfig,
     pub metrics: Arc<Metrics>,
+    /// The pages with the current generation's licence attribution.
+    pages: ArcSwap<web::RenderedPages>,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,13 +56,13 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// State for `atlas`, with the map settings from the environment.
     pub fn new(atlas: Atlas) -> Self {
-        let web = web::WebConfig::from_env(&atlas.data.manifest);
-        Self::with_web(atlas, web)
+        Self::with_web(atlas, web::WebConfig::from_env())
     }
 
     pub fn with_web(atlas: Atlas, web: web::WebConfig) -> Self {
         AppState {
             shared: Arc::new(Shared {
+                pages: ArcSwap::from_pointee(web::RenderedPages::for_atlas(&atlas)),
                 current: ArcSwap::from_pointee(atlas),
                 web,
                 metrics: Arc::new(Metrics::new()),

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use utoipa::OpenApi;
 
+use super::query::{NoParams, Query};
 use super::{areas, boundaries, error, lookup, ops, postcodes, web, AppState};
 use crate::model::Manifest;
 
@@ -57,6 +58,9 @@ Data: {} (answers for {}).\n\nData licence: {}",
 /// This document (OpenAPI 3.1), generated from the handlers.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
-pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi_json(
+    State(state): State<AppState>,
+    Query(NoParams {}): Query<NoParams>,
+) -> Json<utoipa::openapi::OpenApi> {
     Json(document(&state.atlas().data.manifest))
 }

@@ -12,7 +12,7 @@ use super::AppState;
 
 /// 200 once data is loaded (it always is once the server listens).
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "ok")))]
-pub async fn healthz() -> impl IntoResponse {
+pub async fn healthz(Query(NoParams {}): Query<NoParams>) -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
 

@@ -17,7 +17,6 @@ use super::extract::PathText;
 use super::query::{NoParams, Query};
 use super::AppState;
 use crate::maplayers::asset::Asset;
-use crate::model::Manifest;
 
 const NO_CACHE: &str = "no-cache";
 
@@ -95,9 +94,35 @@ fn render_pages(attribution: &str) -> Vec<Asset> {
         .collect()
 }
 
+/// The pages rendered for one data generation (its manifest's attribution).
+pub struct RenderedPages {
+    version: u64,
+    pages: Vec<Asset>,
+}
+
 fn page(state: &AppState, name: &str, headers: &HeaderMap) -> Response {
     let i = PAGES.iter().position(|(n, _)| *n == name).unwrap_or(0);
-    state.web.pages[i].respond(headers)
+    let atlas = state.atlas();
+    let current = state.pages.load();
+    if current.version == atlas.version {
+        return current.pages[i].respond(headers);
+    }
+    // A reload brought a new manifest: render once for the new generation.
+    let fresh = std::sync::Arc::new(RenderedPages {
+        version: atlas.version,
+        pages: render_pages(&atlas.data.manifest.attribution),
+    });
+    state.pages.store(fresh.clone());
+    fresh.pages[i].respond(headers)
+}
+
+impl RenderedPages {
+    pub fn for_atlas(atlas: &crate::atlas::Atlas) -> Self {
+        RenderedPages {
+            version: atlas.version,
+            pages: render_pages(&atlas.data.manifest.attribution),
+        }
+    }
 }
 
 /// The map page keeps its state in `?postcode=` or `?lon=&lat=` (read by the page's script);
@@ -130,15 +155,20 @@ pub async fn asset(PathText(name): PathText, headers: HeaderMap) -> Result<Respo
 }
 
 /// Map settings from the environment: an optional basemap, off by default.
-#[derive(Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default)]
 pub struct WebConfig {
+    /// A raster tile URL template (`…/{z}/{x}/{y}.png`) and its attribution, or null.
+    pub basemap: Option<Basemap>,
+}
+
+/// What the map page is told: the basemap, and the attribution the data's licence requires
+/// (from the manifest of the data being served).
+#[derive(Serialize, ToSchema)]
+pub struct MapConfig {
     /// A raster tile URL template (`…/{z}/{x}/{y}.png`) and its attribution, or null.
     pub basemap: Option<Basemap>,
     /// The attribution the data's licence requires.
     pub attribution: String,
-    /// The pages, with the attribution filled in.
-    #[serde(skip)]
-    pub pages: std::sync::Arc<[Asset]>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -151,16 +181,14 @@ pub const BASEMAP_ENV: &str = "ALLIANCE_MAP_BASEMAP_URL";
 pub const BASEMAP_ATTRIBUTION_ENV: &str = "ALLIANCE_MAP_BASEMAP_ATTRIBUTION";
 
 impl WebConfig {
-    /// The basemap from the environment; the attribution from the data's manifest.
-    pub fn from_env(manifest: &Manifest) -> Self {
+    /// The basemap from the environment.
+    pub fn from_env() -> Self {
         let tiles = std::env::var(BASEMAP_ENV).ok().filter(|t| !t.trim().is_empty());
         WebConfig {
             basemap: tiles.map(|tiles| Basemap {
                 tiles,
                 attribution: std::env::var(BASEMAP_ATTRIBUTION_ENV).unwrap_or_default(),
             }),
-            attribution: manifest.attribution.clone(),
-            pages: render_pages(&manifest.attribution).into(),
         }
     }
 
@@ -174,8 +202,11 @@ impl WebConfig {
 }
 
 /// The map page's settings.
-#[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = WebConfig),
+#[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = MapConfig),
     (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
-pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<WebConfig> {
-    Json(state.web.clone())
+pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<MapConfig> {
+    Json(MapConfig {
+        basemap: state.web.basemap.clone(),
+        attribution: state.atlas().data.manifest.attribution.clone(),
+    })
 }

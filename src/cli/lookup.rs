@@ -30,7 +30,9 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
                 check_range(v, range).map_err(|m| Failure::Usage(format!("--{name} {m}")))?;
             }
             let atlas = load(&args.data, None)?;
-            print_json(&atlas.lookup(lon, lat))
+            // Without the pre-rendered fragments, so the pretty printer lays every object out.
+            let located = atlas.locator.locate(lon, lat);
+            print_json(&atlas.data.lookup_result(lon, lat, &located, None))
         }
         (_, _, Some(raw)) => {
             let pc =

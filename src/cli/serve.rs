@@ -34,13 +34,16 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listeners = Listeners::bind(&args.addr, &args.admin_addr).await?;
         let options = RunOptions {
             limits: Limits::default(),
             loader: Some(loader),
         };
         server::run(listeners, state, options, server::shutdown_signal()).await
-    })?;
+    });
+    // The drain is over: a reload still loading in the blocking pool is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::DataError;
 
-/// What a layer file must look like (from its manifest entry, [`super::manifest::LayerSpec::shape`]).
+/// What a layer file must look like (built from its manifest entry by [`load_layer`]).
 pub struct FileShape<'a> {
     pub file: &'a str,
     pub code_property: &'a str,

@@ -292,7 +292,8 @@ fn is_entity_code(p: &str) -> bool {
 }
 
 fn is_gss_like(code: &str) -> bool {
-    code.len() == 9 && is_entity_code(&code[..3]) && code[3..].bytes().all(|b| b.is_ascii_digit())
+    let b = code.as_bytes();
+    b.len() == 9 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ pub struct Dataset {
     pub ccgs: Vec<Ccg>,
     pub countries: Vec<Country>,
     /// Index into `countries` of the manifest's home country (whose areas these are).
-    pub home_country: Option<u16>,
+    pub home_country: u16,
 }
 
 /// The parsed files, before they are joined.
@@ -160,6 +160,15 @@ impl Dataset {
             editions.alliance.file.clone().unwrap_or_default(),
             editions.footprint.file.clone().unwrap_or_default(),
         ];
+        let home = countries
+            .iter()
+            .position(|c| c.code == manifest.home_country)
+            .ok_or_else(|| {
+                DataError::file(
+                    &dir.join(editions.country.file.as_deref().unwrap_or_default()),
+                    format!("has no feature for the home country {}", manifest.home_country),
+                )
+            })?;
         let layers = Layers {
             alliances,
             stps,
@@ -167,7 +176,7 @@ impl Dataset {
             rows,
         };
         let sub_areas = layers.rows.len();
-        let mut data = Self::assemble(dir, manifest.clone(), &lookup_path, &names, layers)?;
+        let data = Self::assemble(dir, manifest.clone(), &lookup_path, &names, layers, home as u16)?;
         if sub_areas != editions.sub_area.count {
             return Err(DataError::file(
                 &lookup_path,
@@ -175,18 +184,6 @@ impl Dataset {
                     "expected {} {} sub-areas, found {}",
                     editions.sub_area.count, editions.sub_area.edition, sub_areas
                 ),
-            ));
-        }
-
-        data.home_country = data
-            .countries
-            .iter()
-            .position(|c| c.code == manifest.home_country)
-            .map(|i| i as u16);
-        if data.home_country.is_none() {
-            return Err(DataError::file(
-                &dir.join(editions.country.file.as_deref().unwrap_or_default()),
-                format!("has no feature for the home country {}", manifest.home_country),
             ));
         }
         Ok(data)
@@ -200,6 +197,7 @@ impl Dataset {
         lookup_path: &Path,
         files: &[String; 2],
         layers: Layers,
+        home_country: u16,
     ) -> Result<Self, DataError> {
         let Layers {
             alliances,
@@ -307,7 +305,7 @@ impl Dataset {
         Ok(Dataset {
             dir: dir.to_path_buf(),
             manifest,
-            home_country: None,
+            home_country,
             alliances,
             stps,
             ccgs,

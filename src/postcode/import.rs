@@ -141,6 +141,19 @@ pub fn import(
     };
     summary.source = source.clone();
 
+    // The index packs area indexes into a few bits (see `Areas`): more areas would alias.
+    if data.alliances.len() > Areas::MAX_ALLIANCES || data.stps.len() > Areas::MAX_STPS {
+        return Err(ImportError::Format {
+            path: name,
+            problem: format!(
+                "the postcode index holds at most {} alliances and {} footprints; the data has {} and {}",
+                Areas::MAX_ALLIANCES,
+                Areas::MAX_STPS,
+                data.alliances.len(),
+                data.stps.len()
+            ),
+        });
+    }
     locator.grid(); // a million lookups ahead: worth the grid
     let bar = progress(rows.len() as u64, "resolving");
     let england = country_index(&data.manifest.home_country);

@@ -34,6 +34,10 @@ pub fn country_index(code: &str) -> u8 {
 pub struct Areas(pub u16);
 
 impl Areas {
+    /// Alliances and STPs the packing can tell apart (5 and 6 bits, 0 meaning none).
+    pub const MAX_ALLIANCES: usize = 0x1f;
+    pub const MAX_STPS: usize = 0x3f;
+
     pub fn new(alliance: Option<u16>, stp: Option<u16>, country: u8) -> Self {
         let stp = stp.map_or(0, |s| s + 1) & 0x3f;
         let alliance = alliance.map_or(0, |a| a + 1) & 0x1f;

@@ -13,7 +13,7 @@
 //! route template, and boxed once (each further `Router::layer` call adds a boxed service).
 //!
 //! Size limits (body, query string, path segment, bulk items) live with the API
-//! (`api::body`, `api::params`, `api::extract`) where the problem can name the field.
+//! (`api::body`, `api::query`, `api::extract`) where the problem can name the field.
 
 use std::sync::Arc;
 use std::time::Duration;

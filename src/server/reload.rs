@@ -14,7 +14,7 @@ pub type Loader = Box<dyn Fn() -> Result<Atlas, String> + Send + Sync>;
 pub struct Reloader {
     state: AppState,
     load: std::sync::Arc<Loader>,
-    running: tokio::sync::Mutex<()>,
+    running: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,34 +38,41 @@ impl Reloader {
         Reloader {
             state,
             load: std::sync::Arc::new(load),
-            running: tokio::sync::Mutex::new(()),
+            running: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
-    /// Loads, validates and swaps in a new generation.
+    /// Loads, validates and swaps in a new generation. The work is a task of its own, holding
+    /// the reload lock until it has swapped or failed: a caller that goes away (a client that
+    /// disconnects) neither cancels it halfway nor lets a second reload run beside it.
     pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
-        let Ok(_running) = self.running.try_lock() else {
+        let Ok(running) = self.running.clone().try_lock_owned() else {
             return Err(ReloadError::Busy);
         };
-        let started = Instant::now();
-        let load = self.load.clone();
-        let loaded = tokio::task::spawn_blocking(move || load())
-            .await
-            .map_err(|e| format!("reload task failed: {e}"))
-            .and_then(|r| r);
-        match loaded {
-            Ok(atlas) => {
-                let data_version = self.state.swap(atlas);
-                self.state.metrics.count_reload(true);
-                let millis = started.elapsed().as_millis() as u64;
-                tracing::info!(version = data_version, ms = millis, "data reloaded");
-                Ok(Reloaded { data_version, millis })
+        let (state, load) = (self.state.clone(), self.load.clone());
+        let job = tokio::spawn(async move {
+            let _running = running;
+            let started = Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || load())
+                .await
+                .map_err(|e| format!("reload task failed: {e}"))
+                .and_then(|r| r);
+            match loaded {
+                Ok(atlas) => {
+                    let data_version = state.swap(atlas);
+                    state.metrics.count_reload(true);
+                    let millis = started.elapsed().as_millis() as u64;
+                    tracing::info!(version = data_version, ms = millis, "data reloaded");
+                    Ok(Reloaded { data_version, millis })
+                }
+                Err(e) => {
+                    state.metrics.count_reload(false);
+                    tracing::error!(error = %e, "reload rejected; the current data keeps serving");
+                    Err(ReloadError::Rejected(e))
+                }
             }
-            Err(e) => {
-                self.state.metrics.count_reload(false);
-                tracing::error!(error = %e, "reload rejected; the current data keeps serving");
-                Err(ReloadError::Rejected(e))
-            }
-        }
+        });
+        job.await
+            .unwrap_or_else(|e| Err(ReloadError::Rejected(format!("reload task failed: {e}"))))
     }
 }

@@ -68,19 +68,27 @@ pub async fn run(
         app: state.clone(),
         reloader: reloader.clone(),
     });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
     if let Some(reloader) = reloader {
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
-            if let Ok(mut hup) = signal(SignalKind::hangup()) {
-                while hup.recv().await.is_some() {
-                    tracing::info!("SIGHUP: reloading data");
-                    let _ = reloader.reload().await;
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    got = hup.recv() => {
+                        if got.is_none() { break; }
+                        tracing::info!("SIGHUP: reloading data");
+                        let _ = reloader.reload().await;
+                    }
+                    _ = stop.changed() => break,
                 }
             }
         });
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let header_timeout = options.limits.header_timeout;
     let admin_task = tokio::spawn(super::listen::serve(
         listeners.admin,
