@@ -14,6 +14,7 @@ mod support;
 
 use alliance_map::api::app;
 use alliance_map::api::AppState;
+use alliance_map::atlas::Atlas;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -1197,4 +1198,26 @@ async fn wrong_methods_are_405_problems() {
         let r = call(method.clone(), path).await;
         assert_problem_says(&r, 405, Names::Nothing, method.as_str());
     }
+}
+
+/// A swapped-in generation brings its own manifest: the pages, `/api/v1/config` and `/readyz`
+/// follow it, not the data the server started with.
+#[tokio::test]
+async fn a_new_generation_brings_its_attribution_and_version() {
+    let state = support::fresh_state();
+    let mut manifest = support::manifest();
+    manifest.attribution = "Reloaded attribution & terms".into();
+    let atlas = Atlas::load_boundaries_with(&support::synthetic_dir(), manifest, 2000.0).unwrap();
+    assert_eq!(state.swap(atlas), 2);
+    let router = alliance_map::api::app(state.clone());
+    let page = support::send(router.clone(), support::request(Method::GET, "/", &[], "")).await;
+    assert!(
+        page.text().contains("Reloaded attribution &amp; terms"),
+        "{}",
+        page.text()
+    );
+    let config = support::send(router.clone(), support::request(Method::GET, "/api/v1/config", &[], "")).await;
+    assert_eq!(config.ok_json()["attribution"], "Reloaded attribution & terms");
+    let ready = support::send(router, support::request(Method::GET, "/readyz", &[], "")).await;
+    assert_eq!(ready.ok_json()["data_version"], 2);
 }

@@ -30,7 +30,7 @@ pub struct Limits {
     pub concurrency: usize,
     /// Longest a handler may take.
     pub handler_timeout: Duration,
-    /// Longest a client may take to send a request body.
+    /// Longest a request body may pause between chunks (an idle timeout, not a total).
     pub body_timeout: Duration,
     /// Longest a client may take to send request headers (enforced by the accept loop).
     pub header_timeout: Duration,
