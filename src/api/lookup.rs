@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::body::{self, BulkRequest, ItemId, Json, Object};
 use super::error::{ApiError, Problem};
-use super::query::{NoParams, PointParams, Query};
+use super::query::{NoParams, Point, PointParams, Query};
 use super::AppState;
 use crate::views::LookupResult;
 
@@ -18,7 +18,7 @@ use crate::views::LookupResult;
         (status = 200, description = "The areas covering the point", body = LookupResult),
         (status = 400, description = "lon or lat missing, not a number, not finite or out of range; or an unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn lookup_get(State(state): State<AppState>, Query(p): Query<PointParams>) -> Response {
+pub async fn lookup_get(State(state): State<AppState>, Point(p): Point) -> Response {
     let atlas = state.atlas();
     let result = atlas.lookup(p.lon.0, p.lat.0);
     state.metrics.count_lookup(result.match_kind);

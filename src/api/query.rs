@@ -259,6 +259,51 @@ impl<'de> Deserialize<'de> for Limit {
     }
 }
 
+impl PointParams {
+    /// The lookup's own query in its usual plain form (`lon=…&lat=…`, either order, no escapes,
+    /// values in range), read without the general parser; anything else (`None`) goes through
+    /// [`parse`], which accepts the same queries and words every error. The hot path of a
+    /// single lookup: see docs/PERFORMANCE.md.
+    pub fn parse_plain(raw: &str) -> Option<PointParams> {
+        if raw.len() > MAX_QUERY_LEN {
+            return None;
+        }
+        let (first, second) = raw.split_once('&')?;
+        let value = |pair: &str, key: &str| -> Option<f64> {
+            let v = pair.strip_prefix(key)?.strip_prefix('=')?;
+            let plain = !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'e' | b'E'));
+            plain.then(|| v.parse::<f64>().ok()).flatten()
+        };
+        let (lon, lat) = match (value(first, "lon"), value(second, "lat")) {
+            (Some(lon), Some(lat)) => (lon, lat),
+            _ => (value(second, "lon")?, value(first, "lat")?),
+        };
+        let in_range = lon.is_finite() && lat.is_finite() && LON_RANGE.contains(&lon) && LAT_RANGE.contains(&lat);
+        in_range.then_some(PointParams {
+            lon: Lon(lon),
+            lat: Lat(lat),
+        })
+    }
+}
+
+/// `lon` and `lat` by [`PointParams::parse_plain`] when the query is in its plain form, else by
+/// the strict parser.
+pub struct Point(pub PointParams);
+
+impl<S: Send + Sync> FromRequestParts<S> for Point {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query();
+        match raw.and_then(PointParams::parse_plain) {
+            Some(p) => Ok(Point(p)),
+            None => parse(raw).map(Point),
+        }
+    }
+}
+
 /// `lon` and `lat`, both required.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +335,49 @@ mod tests {
         radius: Option<Radius>,
         limit: Option<Limit>,
         detail: Option<String>,
+    }
+
+    #[test]
+    fn the_plain_path_agrees_with_the_strict_parser() {
+        let strict = |q: &str| parse::<PointParams>(Some(q)).ok().map(|p| (p.lon.0, p.lat.0));
+        let plain = |q: &str| PointParams::parse_plain(q).map(|p| (p.lon.0, p.lat.0));
+        for q in [
+            "lon=-1.5492&lat=53.7997",
+            "lat=53.7997&lon=-1.5492",
+            "lon=1e1&lat=-2.5E1",
+            "lon=180&lat=-90",
+        ] {
+            assert!(plain(q).is_some(), "{q}");
+            assert_eq!(plain(q), strict(q), "{q}");
+        }
+        // Not plain: left to the strict parser, which accepts or words the error.
+        for q in [
+            "lon=%2D1.5&lat=53",
+            "lon=+1.5&lat=53",
+            "lon=1&lat=91",
+            "lon=1&lon=2",
+            "lon=1&lat=2&x=3",
+            "lon=&lat=1",
+            "lon=nan&lat=1",
+            "lon=1e999&lat=1",
+            "lng=1&lat=2",
+            "lon=1",
+            "",
+        ] {
+            assert_eq!(plain(q), None, "{q}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whenever the plain path answers, the strict parser gives the same answer.
+        #[test]
+        fn plain_never_disagrees(lon in -200.0f64..200.0, lat in -100.0f64..100.0, swap in proptest::bool::ANY) {
+            let q = if swap { format!("lat={lat}&lon={lon}") } else { format!("lon={lon}&lat={lat}") };
+            if let Some(p) = PointParams::parse_plain(&q) {
+                let s = parse::<PointParams>(Some(&q)).map(|s| (s.lon.0, s.lat.0));
+                proptest::prop_assert_eq!(Ok((p.lon.0, p.lat.0)), s);
+            }
+        }
     }
 
     #[test]
