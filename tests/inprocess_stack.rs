@@ -185,16 +185,21 @@ async fn cors_is_open_without_credentials() {
     assert!(r.headers.get("access-control-allow-credentials").is_none());
 }
 
-#[tokio::test]
-async fn over_capacity_requests_are_shed_with_503_and_retry_after() {
-    let state = own_state();
-    let router = protected(
-        &state,
+/// The protected app with no capacity at all: every request is shed.
+fn shedding_everything(state: &AppState) -> Router {
+    protected(
+        state,
         &Limits {
             concurrency: 0,
             ..Limits::default()
         },
-    );
+    )
+}
+
+#[tokio::test]
+async fn over_capacity_requests_are_shed_with_503_and_retry_after() {
+    let state = own_state();
+    let router = shedding_everything(&state);
     for path in ["/api/v1/lookup?lon=11&lat=50.5", "/healthz", "/api/v1/alliances"] {
         let r = get(&router, path).await;
         assert_problem_says(&r, 503, Names::Nothing, "capacity");
@@ -229,13 +234,7 @@ async fn over_capacity_requests_are_shed_with_503_and_retry_after() {
 #[tokio::test]
 async fn shed_requests_are_counted() {
     let state = own_state();
-    let router = protected(
-        &state,
-        &Limits {
-            concurrency: 0,
-            ..Limits::default()
-        },
-    );
+    let router = shedding_everything(&state);
     for _ in 0..3 {
         let r = get(&router, "/api/v1/lookup?lon=11&lat=50.5").await;
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
