@@ -87,12 +87,12 @@ pub struct Fragments {
 
 impl Fragments {
     pub fn render(data: &Dataset) -> Self {
-        let raw = |v: &dyn erased::Render| RawValue::from_string(v.json()).ok();
+        use serde_json::value::to_raw_value;
         let alliances = (0..data.alliances.len())
-            .filter_map(|i| raw(&data.alliance_ref(i as u16)))
+            .filter_map(|i| to_raw_value(&data.alliance_ref(i as u16)).ok())
             .collect::<Vec<_>>();
         let stps = (0..data.stps.len())
-            .filter_map(|i| raw(&data.stp_ref(i as u16)))
+            .filter_map(|i| to_raw_value(&data.stp_ref(i as u16)).ok())
             .collect::<Vec<_>>();
         // All or nothing: a partial table would mis-index.
         if alliances.len() == data.alliances.len() && stps.len() == data.stps.len() {
@@ -108,18 +108,6 @@ impl Fragments {
 
     fn stp(&self, i: u16) -> Option<&RawValue> {
         self.stps.get(i as usize).map(|b| &**b)
-    }
-}
-
-mod erased {
-    /// Serializes to a JSON string (object-safe, for [`super::Fragments::render`]).
-    pub trait Render {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Render for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
     }
 }
 

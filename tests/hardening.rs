@@ -13,6 +13,14 @@ use alliance_map::server::reload::Loader;
 use alliance_map::server::Limits;
 use common::{client, server, start_server, start_with};
 
+/// The test limits with no capacity at all: every request is shed.
+fn no_capacity() -> Limits {
+    Limits {
+        concurrency: 0,
+        ..common::limits()
+    }
+}
+
 fn boundaries() -> Atlas {
     Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
 }
@@ -71,13 +79,7 @@ async fn cors_is_open_for_the_read_only_api_without_credentials() {
 #[tokio::test]
 async fn over_capacity_requests_are_shed_with_503_and_retry_after() {
     // No capacity at all: every request is shed, immediately, as a problem.
-    let base = start_with(
-        AppState::new(boundaries()),
-        Limits {
-            concurrency: 0,
-            ..common::limits()
-        },
-    );
+    let base = start_with(AppState::new(boundaries()), no_capacity());
     let started = Instant::now();
     let r = client()
         .get(format!("{base}/api/v1/lookup?lon=-1.5&lat=53.8"))
@@ -221,14 +223,7 @@ async fn reload_is_refused_when_not_configured() {
 
 #[tokio::test]
 async fn shed_requests_are_counted_in_the_metrics() {
-    let running = start_server(
-        AppState::new(boundaries()),
-        Limits {
-            concurrency: 0,
-            ..common::limits()
-        },
-        None,
-    );
+    let running = start_server(AppState::new(boundaries()), no_capacity(), None);
     for _ in 0..3 {
         let r = client()
             .get(format!("{}/api/v1/lookup?lon=-1.5&lat=53.8", running.base))
