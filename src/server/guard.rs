@@ -15,8 +15,9 @@
 //! - **panics**: caught at every poll; the request answers a 500 problem;
 //! - **metrics**: every answer, the 503s and 500s above included, is counted by route
 //!   template and status with its latency;
-//! - **headers**: the security headers, with the page CSP on HTML and scripts and
-//!   [`NON_DOCUMENT_CSP`](super::protect::NON_DOCUMENT_CSP) on everything else;
+//! - **headers**: `nosniff` and a CSP on every answer — the page CSP on HTML and scripts,
+//!   [`NON_DOCUMENT_CSP`](super::protect::NON_DOCUMENT_CSP) on everything else — and the
+//!   document-only headers on pages and scripts ([`finish`] says why);
 //! - **CORS** ([`cors`]): open for the read-only API — any origin, no credentials — with
 //!   preflights answered before any handler. (tower-http's `Cors` did the same; cloning its
 //!   configuration per request was a measurable share of the stack's cost.)
@@ -46,8 +47,8 @@ struct Shared {
     permits: Arc<Semaphore>,
     handler_timeout: Duration,
     body_timeout: Duration,
-    /// Set on every response.
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Set on pages and scripts only (see [`finish`]).
+    document_headers: Vec<(HeaderName, HeaderValue)>,
     page_csp: HeaderValue,
     other_csp: HeaderValue,
 }
@@ -64,8 +65,9 @@ pub struct GuardConfig {
     pub concurrency: usize,
     pub handler_timeout: Duration,
     pub body_timeout: Duration,
-    /// Headers set on every response.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Headers set on pages and scripts besides the CSP, `nosniff` and CORS, which every
+    /// response gets.
+    pub document_headers: Vec<(HeaderName, HeaderValue)>,
     /// Content-Security-Policy of HTML responses, and of everything else.
     pub page_csp: HeaderValue,
     pub other_csp: HeaderValue,
@@ -79,7 +81,7 @@ impl GuardLayer {
                 permits: Arc::new(Semaphore::new(config.concurrency.min(Semaphore::MAX_PERMITS))),
                 handler_timeout: config.handler_timeout,
                 body_timeout: config.body_timeout,
-                headers: config.headers,
+                document_headers: config.document_headers,
                 page_csp: config.page_csp,
                 other_csp: config.other_csp,
             }),
@@ -240,29 +242,44 @@ where
 }
 
 /// The headers every answer carries, and its count in the metrics.
+///
+/// Every answer gets `nosniff`, a CSP (which also forbids framing: `frame-ancestors`) and the
+/// CORS origin. The headers that only mean something for a document a browser renders or
+/// runs — `Referrer-Policy`, `X-Frame-Options` for browsers older than `frame-ancestors`,
+/// `Cross-Origin-Resource-Policy` for no-cors loads of scripts — go on pages and scripts only:
+/// a JSON answer is fetched, never rendered, and its CSP lets it load nothing that could leak
+/// a referrer. `Access-Control-Expose-Headers` goes only where there is a header to expose.
+/// Each header costs every answer its insert and its bytes: on single lookups that was about
+/// half the stack's overhead (docs/PERFORMANCE.md).
 fn finish(shared: &Shared, route: Option<&MatchedPath>, started: Instant, mut response: Response) -> Response {
     {
         let headers = response.headers_mut();
-        // One growth of the map, not one per insert.
-        headers.reserve(shared.headers.len() + 3);
         // Pages, and scripts (a worker script's own CSP governs the worker: MapLibre's worker
         // fetches the map's data), get the page policy.
         let document = headers.get(header::CONTENT_TYPE).is_some_and(|ct| {
             let ct = ct.as_bytes();
             ct.starts_with(b"text/html") || ct.starts_with(b"text/javascript")
         });
+        let exposes = headers.contains_key(header::ETAG) || headers.contains_key(header::RETRY_AFTER);
+        // One growth of the map, not one per insert.
+        headers.reserve(3 + usize::from(exposes) + if document { shared.document_headers.len() } else { 0 });
         let csp = if document { &shared.page_csp } else { &shared.other_csp };
         headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-        for (name, value) in &shared.headers {
-            headers.insert(name.clone(), value.clone());
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        if document {
+            for (name, value) in &shared.document_headers {
+                headers.insert(name.clone(), value.clone());
+            }
         }
         // On every answer, not only those to requests with an `Origin`: a cache may serve a
         // same-origin answer to a cross-origin fetch (and the wildcard needs no `Vary`).
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(cors::EXPOSE_HEADERS),
-        );
+        if exposes {
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(cors::EXPOSE_HEADERS),
+            );
+        }
     }
     let route = route.map_or("(unmatched)", |m| m.as_str());
     shared
@@ -329,7 +346,7 @@ mod tests {
             concurrency,
             handler_timeout: Duration::from_millis(handler_ms),
             body_timeout: Duration::from_millis(100),
-            headers: vec![(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))],
+            document_headers: vec![(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))],
             page_csp: HeaderValue::from_static("default-src 'self'"),
             other_csp: HeaderValue::from_static("default-src 'none'"),
         });

@@ -1,9 +1,10 @@
 //! The protection stack around the public routes, outermost first:
 //!
 //! 1. the [guard](super::guard): metrics (every answer counted by route and status, shed,
-//!    timed-out and panicked ones included), security headers (nosniff, referrer policy, no
-//!    framing; a CSP allowing only this origin on pages and scripts and `default-src 'none'` on
-//!    everything else, which is never rendered as a document), catch-panic (500 problem),
+//!    timed-out and panicked ones included), security headers (nosniff and no framing on
+//!    every answer; a CSP allowing only this origin on pages and scripts and
+//!    `default-src 'none'` on everything else, which is never rendered as a document; the
+//!    referrer policy, `X-Frame-Options` and CORP on pages and scripts), catch-panic (500 problem),
 //!    load shedding (at most `concurrency` requests in handlers, one semaphore for every
 //!    route; beyond that an immediate 503 with `Retry-After`, never a queue), a handling
 //!    timeout (503 problem), a request-body read timeout, and CORS open for the read-only
@@ -68,8 +69,7 @@ pub fn protect(router: Router, metrics: Arc<Metrics>, limits: &Limits, csp: &str
         concurrency: limits.concurrency,
         handler_timeout: limits.handler_timeout,
         body_timeout: limits.body_timeout,
-        headers: vec![
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        document_headers: vec![
             (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
             (
