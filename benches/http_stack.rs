@@ -60,7 +60,7 @@ fn bench_stack(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let atlas = Atlas::load_boundaries(&data_dir(), 2000.0).expect("data loads");
-    atlas.locator.grid();
+    atlas.locator().grid();
     let state = AppState::new(atlas);
     let uris = uris(10_000);
     let bare = Router::new().route(

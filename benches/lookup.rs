@@ -33,17 +33,17 @@ fn random_points(n: usize, seed: u64) -> Vec<(f64, f64)> {
 
 fn bench_lookup(c: &mut Criterion) {
     let service = Atlas::load(&data_dir(), &Options::default()).expect("data loads");
-    let locator = &service.locator;
+    let locator = service.locator();
     let random = random_points(100_000, 1);
     let inland: Vec<_> = random
         .iter()
         .copied()
-        .filter(|&(x, y)| locator.locate(x, y).stp.is_some())
+        .filter(|&(x, y)| locator.locate(x, y).footprint.is_some())
         .collect();
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
     let mut postcodes: Vec<(f64, f64)> =
-        alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locator, &cache_dir)
+        alliance_map::postcode::cache::load_or_build(&source, &service.data, service.locator(), &cache_dir)
             .map(|idx| {
                 idx.records()
                     .iter()

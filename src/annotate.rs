@@ -109,7 +109,7 @@ pub fn annotate(
                     (Ok(lon), Ok(lat)) if coordinates::is_valid(lon, lat) => Ok(locator.locate(lon, lat)),
                     _ => Err(Unmatched::Malformed),
                 };
-                (text, located.map(|l| (l.alliance, l.stp)))
+                (text, located.map(|l| (l.alliance, l.footprint)))
             }
             (By::Point { .. }, (_, None)) => (String::new(), Err(Unmatched::Malformed)),
         };

@@ -18,7 +18,8 @@ pub struct Atlas {
     /// Generation: 1 for the data loaded at start, +1 per reload.
     pub version: u64,
     pub data: Dataset,
-    pub locator: Locator,
+    /// One per period of `data`, in order.
+    pub locators: Vec<Locator>,
     /// `None` when the service runs without postcodes.
     pub postcodes: Option<PostcodeIndex>,
     /// Area references pre-rendered as JSON, for the answers.
@@ -79,35 +80,37 @@ impl Atlas {
 
     /// Loads boundaries only, as `manifest` describes them.
     pub fn load_boundaries_with(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<Self, DataError> {
-        let (data, locator) = Self::index(dir, manifest, tolerance_m)?;
-        Ok(Self::assemble(data, locator, None))
+        let (data, locators) = Self::index(dir, manifest, tolerance_m)?;
+        Ok(Self::assemble(data, locators, None))
     }
 
     /// Load → validate → index the boundaries.
-    fn index(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Locator), DataError> {
+    fn index(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Vec<Locator>), DataError> {
         let started = Instant::now();
         let data = Dataset::load(dir, manifest)?;
         let loaded = started.elapsed();
-        let locator = Locator::new(&data, tolerance_m);
+        let locators = Locator::for_every_period(&data, tolerance_m);
         tracing::info!(
             dir = %dir.display(),
             alliances = data.alliances.len(),
             stps = data.stps.len(),
             ccgs = data.ccgs.len(),
+            editions = data.editions.len(),
+            periods = data.periods.len(),
             load_ms = loaded.as_millis() as u64,
             index_ms = (started.elapsed() - loaded).as_millis() as u64,
             "boundaries loaded and indexed"
         );
-        Ok((data, locator))
+        Ok((data, locators))
     }
 
     /// The atlas of finished parts: nothing is added to it afterwards.
-    fn assemble(data: Dataset, locator: Locator, postcodes: Option<PostcodeIndex>) -> Self {
+    fn assemble(data: Dataset, locators: Vec<Locator>, postcodes: Option<PostcodeIndex>) -> Self {
         Atlas {
             version: 1,
             fragments: crate::views::Fragments::render(&data),
             data,
-            locator,
+            locators,
             postcodes,
             map_layers: std::sync::OnceLock::new(),
         }
@@ -118,7 +121,8 @@ impl Atlas {
             Some(path) => Manifest::from_file(path)?,
             None => Manifest::for_dir(dir)?,
         };
-        let (data, locator) = Self::index(dir, manifest, options.tolerance_m)?;
+        let (data, locators) = Self::index(dir, manifest, options.tolerance_m)?;
+        let locator = &locators[data.default_period];
         let mut postcodes = None;
         if let Some(p) = &options.postcodes {
             let default = data.manifest.postcodes.as_ref().map(|f| dir.join(f));
@@ -127,14 +131,14 @@ impl Atlas {
                 PostcodeSource::Default => default.clone().filter(|f| f.is_file()),
             };
             match source {
-                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, &locator, &p.cache_dir)?),
+                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, locator, &p.cache_dir)?),
                 None => tracing::warn!(
                     expected = %default.map(|f| f.display().to_string()).unwrap_or_else(|| "none in the manifest".into()),
                     "no postcode file in the data directory: serving without postcodes"
                 ),
             }
         }
-        Ok(Self::assemble(data, locator, postcodes))
+        Ok(Self::assemble(data, locators, postcodes))
     }
 
     /// The same data as generation `version`.
@@ -155,9 +159,14 @@ impl Atlas {
         })
     }
 
+    /// The locator of the default period (the answers without a date).
+    pub fn locator(&self) -> &Locator {
+        &self.locators[self.data.default_period]
+    }
+
     /// Looks up a point already validated as finite and in WGS84 range.
     pub fn lookup(&self, lon: f64, lat: f64) -> LookupResult<'_> {
-        let located = self.locator.locate(lon, lat);
+        let located = self.locator().locate(lon, lat);
         self.data.lookup_result(lon, lat, &located, Some(&self.fragments))
     }
 }

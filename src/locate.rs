@@ -1,17 +1,27 @@
-//! The point lookup: which alliance and which STP cover a longitude/latitude.
+//! The point lookup: which alliance, footprint (STP or ICB) and sub-area (CCG or Sub-ICB
+//! Location) cover a longitude/latitude, for the editions of one period.
 //!
-//! Rules, in order (they are the API's documented semantics):
+//! Rules, in order (they are the API's documented semantics, the same for every edition):
 //! 1. **Covers.** An area covers a point inside it or on its boundary.
 //! 2. **Borders.** A point on a shared border is covered by every neighbour there; the
-//!    STP with the lowest code wins. The alliance is then chosen among those the STP
-//!    belongs to (per the ONS CCG lookup), lowest code first, so an STP that lies wholly in
-//!    one alliance never comes back with another.
-//! 3. **Nearest.** A point covered by no STP, and not on land in Scotland, Wales or
-//!    Northern Ireland, gets the nearest STP within the tolerance (default 2 km), and the
-//!    nearest of that STP's alliances: `match = nearest` with the distance in metres.
+//!    footprint with the lowest code wins.
+//! 3. **Nearest.** A point covered by no footprint, and not on land in Scotland, Wales or
+//!    Northern Ireland, gets the nearest footprint within the tolerance (default 2 km):
+//!    `match = nearest` with the distance in metres.
 //! 4. **Outside.** Anything else: no areas, and the country the point is in, if any.
+//! 5. **Consistent parents and children.** Once the footprint is known, the alliance is
+//!    chosen among the alliances a relation table puts that footprint in, and the sub-area
+//!    among the footprint's sub-areas: the only one if there is one (so a footprint lying
+//!    wholly in one alliance never comes back with another); else the lowest-coded of them
+//!    covering the point; else the nearest of them. Where a footprint is split between
+//!    alliances (e.g. 2023: Nottingham and Nottinghamshire ICB, whose Bassetlaw part is in
+//!    South Yorkshire and Bassetlaw), the alliance layer itself decides. Where no relation
+//!    links two editions in force together (e.g. ICB22 and the 2021 alliances), the layer
+//!    answers on its own: covering, lowest code, else nearest.
+//!
+//! A period without a footprint edition anchors on the alliance layer instead.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
@@ -32,14 +42,15 @@ pub enum MatchKind {
     Outside,
 }
 
-/// The answer for one point, as indexes into the dataset.
+/// The answer for one point, as indexes into the period's editions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Located {
     pub kind: MatchKind,
-    /// 0 when covered; the distance to the chosen STP when nearest.
+    /// 0 when covered; the distance to the chosen footprint when nearest.
     pub distance_m: f64,
     pub alliance: Option<u16>,
-    pub stp: Option<u16>,
+    pub footprint: Option<u16>,
+    pub sub_area: Option<u16>,
     /// Index into `Dataset::countries`; `None` at sea.
     pub country: Option<u16>,
 }
@@ -51,9 +62,33 @@ impl Located {
             kind: MatchKind::Outside,
             distance_m: 0.0,
             alliance: None,
-            stp: None,
+            footprint: None,
+            sub_area: None,
             country,
         }
+    }
+}
+
+/// The spatial index of every layer edition, built once and shared by the periods using it.
+pub struct LayerIndexes {
+    /// Per `Dataset::editions` entry.
+    pub editions: Vec<Arc<LayerIndex>>,
+    pub countries: Arc<LayerIndex>,
+}
+
+impl LayerIndexes {
+    pub fn new(data: &Dataset) -> Self {
+        use rayon::prelude::*;
+        let (editions, countries) = rayon::join(
+            || {
+                data.editions
+                    .par_iter()
+                    .map(|e| Arc::new(LayerIndex::new(e.areas.iter().map(|a| &a.geometry))))
+                    .collect()
+            },
+            || Arc::new(LayerIndex::new(data.countries.iter().map(|c| &c.geometry))),
+        );
+        LayerIndexes { editions, countries }
     }
 }
 
@@ -70,10 +105,24 @@ pub struct Locator {
 pub const GRID_CELLS: usize = 2048;
 
 impl Locator {
+    /// The locator of the dataset's default period (indexes built here).
     pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
+        let indexes = LayerIndexes::new(data);
+        Self::for_period(data, data.default_period, &indexes, tolerance_m)
+    }
+
+    /// One locator per period of the dataset, in order, sharing the indexes.
+    pub fn for_every_period(data: &Dataset, tolerance_m: f64) -> Vec<Locator> {
+        let indexes = LayerIndexes::new(data);
+        (0..data.periods.len())
+            .map(|p| Self::for_period(data, p, &indexes, tolerance_m))
+            .collect()
+    }
+
+    pub fn for_period(data: &Dataset, period: usize, indexes: &LayerIndexes, tolerance_m: f64) -> Self {
         Locator {
             grid: OnceLock::new(),
-            exact: ExactLocator::new(data, tolerance_m),
+            exact: ExactLocator::new(data, period, indexes, tolerance_m),
         }
     }
 
@@ -83,13 +132,13 @@ impl Locator {
     pub fn locate(&self, lon: f64, lat: f64) -> Located {
         match self.grid.get().and_then(|g| g.get(lon, lat)) {
             Some(hit) => *hit,
-            None => self.exact.locate(lon, lat),
+            None => self.exact.locate(lon, lat).0,
         }
     }
 
     /// The lookup without the grid: R-tree candidates and exact point-in-polygon tests.
     pub fn locate_exact(&self, lon: f64, lat: f64) -> Located {
-        self.exact.locate(lon, lat)
+        self.exact.locate(lon, lat).0
     }
 
     /// The grid, built now if it is not yet.
@@ -107,58 +156,75 @@ impl Locator {
         })
     }
 
+    /// Whether the grid is built.
+    pub fn has_grid(&self) -> bool {
+        self.grid.get().is_some()
+    }
+
     pub fn tolerance_m(&self) -> f64 {
         self.exact.tolerance_m
     }
 
-    pub fn alliance_layer(&self) -> &LayerIndex {
-        &self.exact.alliances
+    /// The index of the period's alliance edition.
+    pub fn alliance_layer(&self) -> Option<&LayerIndex> {
+        self.exact.alliances.as_deref()
     }
 
-    pub fn stp_layer(&self) -> &LayerIndex {
-        &self.exact.stps
+    /// The index of the period's footprint edition.
+    pub fn footprint_layer(&self) -> Option<&LayerIndex> {
+        self.exact.footprints.as_deref()
+    }
+
+    /// The index of the period's sub-area edition.
+    pub fn sub_area_layer(&self) -> Option<&LayerIndex> {
+        self.exact.sub_areas.as_deref()
     }
 }
 
 pub struct ExactLocator {
-    alliances: LayerIndex,
-    stps: LayerIndex,
-    countries: LayerIndex,
-    /// For each STP, the alliances it belongs to, ascending.
-    stp_alliances: Vec<Vec<u16>>,
+    alliances: Option<Arc<LayerIndex>>,
+    footprints: Option<Arc<LayerIndex>>,
+    sub_areas: Option<Arc<LayerIndex>>,
+    countries: Arc<LayerIndex>,
+    /// Per footprint, the alliances and sub-areas a relation links it to, ascending.
+    footprint_alliances: Option<Vec<Vec<u16>>>,
+    footprint_sub_areas: Option<Vec<Vec<u16>>>,
     england: Option<u16>,
     tolerance_m: f64,
 }
 
+/// Whether an answer holds for a whole face of the overlaid layers (the grid may keep it), or
+/// depends on the distance to an area (the exact path must answer each point).
+type Constant = bool;
+
 impl ExactLocator {
-    pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
-        let ((alliances, stps), countries) = rayon::join(
-            || {
-                rayon::join(
-                    || LayerIndex::new(data.alliances.iter().map(|a| &a.geometry)),
-                    || LayerIndex::new(data.stps.iter().map(|s| &s.geometry)),
-                )
-            },
-            || LayerIndex::new(data.countries.iter().map(|c| &c.geometry)),
-        );
+    pub fn new(data: &Dataset, period: usize, indexes: &LayerIndexes, tolerance_m: f64) -> Self {
+        let p = &data.periods[period];
+        let layer = |e: Option<usize>| e.map(|e| indexes.editions[e].clone());
         ExactLocator {
-            alliances,
-            stps,
-            countries,
-            stp_alliances: data
-                .stps
-                .iter()
-                .map(|s| s.alliances.iter().map(|&a| a as u16).collect())
-                .collect(),
+            alliances: layer(p.alliance),
+            footprints: layer(p.footprint),
+            sub_areas: layer(p.sub_area),
+            countries: indexes.countries.clone(),
+            footprint_alliances: p.footprint_alliances.clone(),
+            footprint_sub_areas: p.footprint_sub_areas.clone(),
             england: Some(data.home_country),
             tolerance_m,
         }
     }
 
+    /// The layer the match and the distance are about: the footprints, else the alliances.
+    fn anchor(&self) -> Option<&LayerIndex> {
+        self.footprints.as_deref().or(self.alliances.as_deref())
+    }
+
     fn build_grid(&self, cells: usize) -> Grid<Located> {
-        // England's STPs, plus the tolerance, plus a margin.
+        let Some(anchor) = self.anchor() else {
+            return Grid::empty();
+        };
+        // The anchor layer's extent, plus the tolerance, plus a margin.
         let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-        for p in self.stps.parts() {
+        for p in anchor.parts() {
             bbox = [
                 bbox[0].min(p.bbox[0]),
                 bbox[1].min(p.bbox[1]),
@@ -167,54 +233,73 @@ impl ExactLocator {
             ];
         }
         let margin = 0.1;
+        let mut layers: Vec<&LayerIndex> = [&self.alliances, &self.footprints, &self.sub_areas]
+            .into_iter()
+            .filter_map(|l| l.as_deref())
+            .collect();
+        layers.push(&self.countries);
         let inputs = GridInputs {
             bbox: [bbox[0] - margin, bbox[1] - margin, bbox[2] + margin, bbox[3] + margin],
             nx: cells,
             ny: cells,
-            layers: vec![&self.alliances, &self.stps, &self.countries],
-            distance_layer: &self.stps,
+            layers,
+            distance_layer: anchor,
             tolerance_m: self.tolerance_m,
         };
         Grid::build(&inputs, |x, y| {
-            let exact = self.locate(x, y);
+            let (exact, constant) = self.locate(x, y);
             if exact.kind == MatchKind::Contains {
-                return (exact, true);
+                // Covered, but a child or parent came from the nearest area: varies in the face.
+                return constant.then_some((exact, true));
             }
             // Uncovered region: outside, in whatever country the region lies in. In another
-            // nation that holds everywhere; elsewhere only beyond the tolerance of an STP.
+            // nation that holds everywhere; elsewhere only beyond the tolerance of a footprint.
             let country = self.countries.covering(x, y).first();
-            (Located::outside(country), self.in_other_nation(country))
+            Some((Located::outside(country), self.in_other_nation(country)))
         })
     }
 
-    /// The lookup for a point already known to be finite and in range.
-    pub fn locate(&self, lon: f64, lat: f64) -> Located {
-        let stps = self.stps.covering(lon, lat);
-        if let Some(stp) = stps.first() {
-            let alliance = self.alliance_for(stp, lon, lat);
-            return Located {
-                kind: MatchKind::Contains,
-                distance_m: 0.0,
-                alliance: Some(alliance),
-                stp: Some(stp),
-                country: self.england,
-            };
-        }
-        let country = self.countries.covering(lon, lat).first();
-        let outside = Located::outside(country);
-        if self.in_other_nation(country) {
-            return outside; // on land in another UK nation: never an English area
-        }
-        match self.stps.nearest(lon, lat, self.tolerance_m, |_| true) {
-            Some((stp, d)) => Located {
-                kind: MatchKind::Nearest,
-                distance_m: d,
-                alliance: Some(self.alliance_for(stp, lon, lat)),
-                stp: Some(stp),
-                country,
-            },
-            None => outside,
-        }
+    /// The lookup for a point already known to be finite and in range, and whether the
+    /// answer is constant over the point's face of the overlaid layers.
+    pub fn locate(&self, lon: f64, lat: f64) -> (Located, Constant) {
+        let Some(anchor) = self.anchor() else {
+            return (Located::outside(self.countries.covering(lon, lat).first()), true);
+        };
+        let (kind, distance_m, at, country) = match anchor.covering(lon, lat).first() {
+            Some(a) => (MatchKind::Contains, 0.0, a, self.england),
+            None => {
+                let country = self.countries.covering(lon, lat).first();
+                if self.in_other_nation(country) {
+                    return (Located::outside(country), true); // never an English area there
+                }
+                match anchor.nearest(lon, lat, self.tolerance_m, |_| true) {
+                    Some((a, d)) => (MatchKind::Nearest, d, a, country),
+                    None => return (Located::outside(country), true),
+                }
+            }
+        };
+        let mut constant = true;
+        let (alliance, footprint) = if self.footprints.is_some() {
+            let allowed = self.footprint_alliances.as_ref().map(|l| l[at as usize].as_slice());
+            let alliance = self.choose(self.alliances.as_deref(), allowed, lon, lat, &mut constant);
+            (alliance, Some(at))
+        } else {
+            (Some(at), None)
+        };
+        let allowed = match (footprint, &self.footprint_sub_areas) {
+            (Some(f), Some(l)) => Some(l[f as usize].as_slice()),
+            _ => None,
+        };
+        let sub_area = self.choose(self.sub_areas.as_deref(), allowed, lon, lat, &mut constant);
+        let located = Located {
+            kind,
+            distance_m,
+            alliance,
+            footprint,
+            sub_area,
+            country,
+        };
+        (located, constant)
     }
 
     /// On land in Scotland, Wales or Northern Ireland.
@@ -222,23 +307,32 @@ impl ExactLocator {
         country.is_some() && country != self.england
     }
 
-    /// The alliance for a point given its STP: the lowest-coded of the STP's alliances
-    /// covering the point, else the nearest of them (the point is near or on the STP, so
-    /// one of its alliances is near too), else the STP's first alliance.
-    fn alliance_for(&self, stp: u16, lon: f64, lat: f64) -> u16 {
-        let allowed = &self.stp_alliances[stp as usize];
-        if let [only] = allowed.as_slice() {
-            return *only;
+    /// An area of `layer` for a point whose footprint is known: the only one `allowed` (the
+    /// relation's links of that footprint; `None`: no relation, any area), else the
+    /// lowest-coded allowed one covering the point, else the nearest allowed one (the point
+    /// is in or near the footprint, so one of its linked areas is near too), else the first
+    /// allowed. Clears `constant` when the answer came from a distance.
+    fn choose(
+        &self,
+        layer: Option<&LayerIndex>,
+        allowed: Option<&[u16]>,
+        lon: f64,
+        lat: f64,
+        constant: &mut bool,
+    ) -> Option<u16> {
+        let layer = layer?;
+        if let Some([only]) = allowed {
+            return Some(*only);
         }
-        let covering = self.alliances.covering(lon, lat);
-        if let Some(&a) = covering.as_slice().iter().find(|a| allowed.contains(a)) {
-            return a;
+        let ok = |a: u16| allowed.is_none_or(|l| l.contains(&a));
+        let covering = layer.covering(lon, lat);
+        if let Some(&a) = covering.as_slice().iter().find(|&&a| ok(a)) {
+            return Some(a);
         }
-        self.alliances
-            .nearest(lon, lat, self.tolerance_m.max(DEFAULT_TOLERANCE_M), |a| {
-                allowed.contains(&a)
-            })
+        *constant = false;
+        layer
+            .nearest(lon, lat, self.tolerance_m.max(DEFAULT_TOLERANCE_M), ok)
             .map(|(a, _)| a)
-            .unwrap_or(allowed[0])
+            .or_else(|| allowed.and_then(|l| l.first().copied()))
     }
 }

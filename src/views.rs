@@ -170,7 +170,7 @@ impl Dataset {
                     None => Rendered::Fields(r),
                 }
             }),
-            stp: located.stp.map(|i| {
+            stp: located.footprint.map(|i| {
                 let r = self.stp_ref(i);
                 match fragments.and_then(|f| f.stp(i)) {
                     Some(json) => Rendered::Json(json, r),

@@ -1,5 +1,6 @@
-//! The grid-accelerated lookup gives exactly the exact lookup's answers: on a million random
-//! points, on every border vertex and edge midpoint, and on grid cell corners.
+//! The grid-accelerated lookup gives exactly the exact lookup's answers, for every period's
+//! editions: on a million random points (200,000 for the later periods), on border vertices
+//! and edge midpoints, and on grid cell corners.
 
 mod common;
 
@@ -7,10 +8,20 @@ use alliance_map::atlas::Atlas;
 use alliance_map::locate::Locator;
 use rand::{Rng, SeedableRng};
 
-fn service() -> Atlas {
-    let svc = Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
-    svc.locator.grid(); // build it: `locate` uses it only once it exists
-    svc
+fn service() -> &'static Atlas {
+    static ATLAS: std::sync::OnceLock<Atlas> = std::sync::OnceLock::new();
+    ATLAS.get_or_init(|| {
+        let svc = Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
+        // Build them: `locate` uses a grid only once it exists.
+        rayon::scope(|s| {
+            for l in &svc.locators {
+                s.spawn(move |_| {
+                    l.grid();
+                });
+            }
+        });
+        svc
+    })
 }
 
 fn assert_same(locator: &Locator, x: f64, y: f64) {
@@ -19,49 +30,68 @@ fn assert_same(locator: &Locator, x: f64, y: f64) {
 }
 
 #[test]
-fn a_million_random_points_agree() {
+fn random_points_agree_in_every_period() {
     let svc = service();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let (mut in_england_bbox, mut grid_hits) = (0usize, 0usize);
-    for _ in 0..1_000_000 {
-        // England's bbox and a margin beyond the grid.
-        let (x, y) = (rng.gen_range(-7.0..2.5), rng.gen_range(49.5..56.5));
-        assert_same(&svc.locator, x, y);
-        if (-6.42..1.77).contains(&x) && (49.86..55.82).contains(&y) {
-            in_england_bbox += 1;
-            grid_hits += svc.locator.grid().get(x, y).is_some() as usize;
+    assert!(svc.locators.len() >= 8, "every period of 2017–2023");
+    for (p, locator) in svc.locators.iter().enumerate() {
+        let n = if p == svc.data.default_period {
+            1_000_000
+        } else {
+            200_000
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2026 + p as u64);
+        let (mut in_england_bbox, mut grid_hits) = (0usize, 0usize);
+        for _ in 0..n {
+            // England's bbox and a margin beyond the grid.
+            let (x, y) = (rng.gen_range(-7.0..2.5), rng.gen_range(49.5..56.5));
+            assert_same(locator, x, y);
+            if (-6.42..1.77).contains(&x) && (49.86..55.82).contains(&y) {
+                in_england_bbox += 1;
+                grid_hits += locator.grid().get(x, y).is_some() as usize;
+            }
         }
+        assert!(
+            grid_hits * 10 > in_england_bbox * 9,
+            "period {p}: the grid answers most points ({grid_hits} of {in_england_bbox})"
+        );
     }
-    assert!(
-        grid_hits * 10 > in_england_bbox * 9,
-        "the grid answers most points ({grid_hits} of {in_england_bbox})"
-    );
 }
 
 #[test]
 fn border_vertices_and_edge_midpoints_agree() {
     let svc = service();
-    let mut n = 0;
-    for layer in [svc.locator.stp_layer(), svc.locator.alliance_layer()] {
-        for part in layer.parts() {
-            for e in part.edges() {
-                assert_same(&svc.locator, e[0], e[1]);
-                assert_same(&svc.locator, (e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0);
-                n += 2;
+    for (p, locator) in svc.locators.iter().enumerate() {
+        // Every edge for the default period, every 7th for the others (time).
+        let step = if p == svc.data.default_period { 1 } else { 7 };
+        let mut n = 0;
+        let layers = [
+            locator.footprint_layer(),
+            locator.alliance_layer(),
+            locator.sub_area_layer(),
+        ];
+        for layer in layers.into_iter().flatten() {
+            for part in layer.parts() {
+                for e in part.edges().iter().step_by(step) {
+                    assert_same(locator, e[0], e[1]);
+                    assert_same(locator, (e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0);
+                    n += 2;
+                }
             }
         }
+        assert!(n > 40_000, "period {p}: {n} border points");
     }
-    assert!(n > 400_000, "{n} border points");
 }
 
 #[test]
 fn cell_corners_agree() {
     let svc = service();
-    let grid = svc.locator.grid();
-    let (nx, ny) = grid.size();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    for _ in 0..200_000 {
-        let (x, y) = grid.cell_corner(rng.gen_range(0..=nx), rng.gen_range(0..=ny));
-        assert_same(&svc.locator, x, y);
+    for (p, locator) in svc.locators.iter().enumerate() {
+        let grid = locator.grid();
+        let (nx, ny) = grid.size();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7 + p as u64);
+        for _ in 0..100_000 {
+            let (x, y) = grid.cell_corner(rng.gen_range(0..=nx), rng.gen_range(0..=ny));
+            assert_same(locator, x, y);
+        }
     }
 }

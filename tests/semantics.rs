@@ -48,12 +48,12 @@ fn a_point_on_a_shared_border_gets_the_lowest_stp_code_every_time() {
     let vertices = shared_stp_vertices(usize::MAX);
     assert!(vertices.len() > 1000, "the STPs share many border vertices");
     for (x, y, owners) in vertices.iter().step_by(7) {
-        let a = svc.locator.locate(*x, *y);
-        let b = svc.locator.locate(*x, *y);
+        let a = svc.locator().locate(*x, *y);
+        let b = svc.locator().locate(*x, *y);
         assert_eq!(a, b, "deterministic");
         assert_eq!(a.kind, MatchKind::Contains);
         let lowest = *owners.iter().min().unwrap();
-        assert_eq!(a.stp, Some(lowest), "at ({x}, {y}) owned by {owners:?}");
+        assert_eq!(a.footprint, Some(lowest), "at ({x}, {y}) owned by {owners:?}");
     }
 }
 
@@ -65,8 +65,8 @@ fn alliance_and_stp_are_always_consistent() {
     let border = shared_stp_vertices(usize::MAX);
     let random = (0..100_000).map(|_| (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9)));
     for (x, y) in random.chain(border.iter().map(|(x, y, _)| (*x, *y))) {
-        let r = svc.locator.locate(x, y);
-        match (r.alliance, r.stp) {
+        let r = svc.locator().locate(x, y);
+        match (r.alliance, r.footprint) {
             (Some(a), Some(s)) => {
                 assert!(
                     data.stps[s as usize].alliances.contains(&(a as usize)),
@@ -80,31 +80,45 @@ fn alliance_and_stp_are_always_consistent() {
     }
 }
 
-/// The reference: every STP whose geometry geo says intersects the point.
-fn geo_covering_stps(x: f64, y: f64) -> Vec<u16> {
+/// The reference: every area of `edition` whose geometry geo says intersects the point.
+fn geo_covering(edition: &alliance_map::model::Edition, x: f64, y: f64) -> Vec<u16> {
     let p = Point::new(x, y);
-    let data = &service().data;
-    (0..data.stps.len() as u16)
+    (0..edition.areas.len() as u16)
         .filter(|&i| {
-            let s = &data.stps[i as usize];
-            s.bbox.intersects(&p) && s.geometry.intersects(&p)
+            let a = &edition.areas[i as usize];
+            a.bbox.intersects(&p) && a.geometry.intersects(&p)
         })
         .collect()
 }
 
+/// An independent check of every edition's index: the areas covering random points are the
+/// ones geo's `Intersects` finds (covers semantics: borders included).
 #[test]
-fn covered_points_agree_with_geo_intersects() {
-    let svc = service();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let mut covered = 0;
-    for _ in 0..100_000 {
-        let (x, y) = (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9));
-        let expected = geo_covering_stps(x, y);
-        let got = svc.locator.stp_layer().covering(x, y);
-        assert_eq!(got.as_slice(), expected.as_slice(), "({x}, {y})");
-        covered += !expected.is_empty() as usize;
+fn covered_points_agree_with_geo_intersects_in_every_edition() {
+    let data = &service().data;
+    let indexes = alliance_map::locate::LayerIndexes::new(data);
+    for (e, edition) in data.editions.iter().enumerate() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3 + e as u64);
+        let mut covered = 0;
+        let n = if e == 0 { 100_000 } else { 20_000 };
+        for _ in 0..n {
+            let (x, y) = (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9));
+            let expected = geo_covering(edition, x, y);
+            let got = indexes.editions[e].covering(x, y);
+            assert_eq!(
+                got.as_slice(),
+                expected.as_slice(),
+                "{} at ({x}, {y})",
+                edition.spec.edition
+            );
+            covered += !expected.is_empty() as usize;
+        }
+        assert!(
+            covered * 4 > n,
+            "{}: {covered} of {n} points are in England",
+            edition.spec.edition
+        );
     }
-    assert!(covered > 25_000, "{covered} of the points are in England");
 }
 
 #[test]

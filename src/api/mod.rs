@@ -95,7 +95,7 @@ impl AppState {
 
 fn warm_up(atlas: Arc<Atlas>) {
     std::thread::spawn(move || {
-        atlas.locator.grid();
+        atlas.locator().grid();
         atlas.map_layers();
     });
 }

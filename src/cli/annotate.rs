@@ -41,7 +41,7 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
         (None, Some(lon), Some(lat)) => By::Point {
             lon,
             lat,
-            locator: &atlas.locator,
+            locator: atlas.locator(),
         },
         _ => {
             return Err(Failure::Usage(

@@ -31,7 +31,7 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
             }
             let atlas = load(&args.data, None)?;
             // Without the pre-rendered fragments, so the pretty printer lays every object out.
-            let located = atlas.locator.locate(lon, lat);
+            let located = atlas.locator().locate(lon, lat);
             print_json(&atlas.data.lookup_result(lon, lat, &located, None))
         }
         (_, _, Some(raw)) => {

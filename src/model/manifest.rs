@@ -57,6 +57,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// In messages: `sub-area`, `footprint`, …
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Alliance => "alliance",
+            Kind::Footprint => "footprint",
+            Kind::SubArea => "sub-area",
+            Kind::Country => "country",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Alliance => "alliance",
@@ -94,34 +104,79 @@ pub struct LayerSpec {
     pub source: String,
 }
 
-/// A table linking each sub-area to one footprint and one alliance.
+/// A table linking areas of two or three editions of different kinds, one link per row: an
+/// ONS lookup (each sub-area in one footprint and one alliance) or an area overlay (each
+/// footprint × alliance pair sharing area; a footprint split between alliances has a row per
+/// alliance). Any two of the three column sets; the links found are the union over every
+/// relation naming the same two editions.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RelationSpec {
     pub file: String,
-    pub sub_area: Columns,
-    pub footprint: Columns,
-    pub alliance: Columns,
+    pub sub_area: Option<Columns>,
+    pub footprint: Option<Columns>,
+    pub alliance: Option<Columns>,
+    /// Made by this project (e.g. by area overlay), not published as is.
+    #[serde(default)]
+    pub derived: bool,
 }
 
-/// The edition a relation column refers to, and the CSV columns holding its codes (and names).
+impl RelationSpec {
+    /// The column sets present, with the kind each links.
+    pub fn columns(&self) -> impl Iterator<Item = (Kind, &Columns)> {
+        [
+            (Kind::SubArea, self.sub_area.as_ref()),
+            (Kind::Footprint, self.footprint.as_ref()),
+            (Kind::Alliance, self.alliance.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, c)| Some((k, c?)))
+    }
+
+    /// The edition this relation links for `kind`, if any.
+    pub fn edition(&self, kind: Kind) -> Option<&str> {
+        self.columns()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, c)| c.edition.as_str())
+    }
+}
+
+/// The edition a relation column refers to, and the CSV column holding its codes.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Columns {
     pub edition: String,
     pub code: String,
-    pub name: Option<String>,
 }
 
-/// The layer editions and relation that answer for one date.
+/// A span of dates over which the same editions are in force: `from` until the day before
+/// `until` (`None`: open-ended). A kind with no edition held for the span is `None`.
 #[derive(Debug, Clone, Copy)]
-pub struct InForce<'a> {
-    pub alliance: &'a LayerSpec,
-    pub footprint: &'a LayerSpec,
-    pub sub_area: &'a LayerSpec,
-    pub country: &'a LayerSpec,
-    pub relation: &'a RelationSpec,
+pub struct PeriodSpec<'a> {
+    pub from: NaiveDate,
+    pub until: Option<NaiveDate>,
+    pub alliance: Option<&'a LayerSpec>,
+    pub footprint: Option<&'a LayerSpec>,
+    pub sub_area: Option<&'a LayerSpec>,
 }
+
+impl PeriodSpec<'_> {
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.from <= date && self.until.is_none_or(|u| date < u)
+    }
+
+    pub fn edition(&self, kind: Kind) -> Option<&LayerSpec> {
+        match kind {
+            Kind::Alliance => self.alliance,
+            Kind::Footprint => self.footprint,
+            Kind::SubArea => self.sub_area,
+            Kind::Country => None,
+        }
+    }
+}
+
+/// The kinds answered for a point, finest last.
+pub const AREA_KINDS: [Kind; 3] = [Kind::Alliance, Kind::Footprint, Kind::SubArea];
 
 impl Manifest {
     /// Parses and checks a manifest; `origin` names it in errors.
@@ -170,41 +225,44 @@ impl Manifest {
             .filter(|l| l.superseded_since.is_none_or(|s| date < s))
     }
 
-    /// The editions answering for `date`, and the relation linking them.
-    pub fn in_force(&self, origin: &Path, date: NaiveDate) -> Result<InForce<'_>, DataError> {
-        let pick = |kind: Kind| {
-            self.edition_at(kind, date)
-                .ok_or_else(|| DataError::file(origin, format!("no {} edition is in force on {date}", kind.as_str())))
-        };
-        let (alliance, footprint, sub_area) = (pick(Kind::Alliance)?, pick(Kind::Footprint)?, pick(Kind::SubArea)?);
-        let country = self
+    /// The spans of dates between edition changes, in order, from the first edition's start to
+    /// the last change; spans in which no area edition is in force are left out.
+    pub fn periods(&self) -> Vec<PeriodSpec<'_>> {
+        let mut dates: Vec<NaiveDate> = self
             .layers
             .iter()
-            .find(|l| l.kind == Kind::Country)
-            .ok_or_else(|| DataError::file(origin, "has no country layer"))?;
-        let relation = self
-            .relations
-            .iter()
-            .find(|r| {
-                r.sub_area.edition == sub_area.edition
-                    && r.footprint.edition == footprint.edition
-                    && r.alliance.edition == alliance.edition
-            })
-            .ok_or_else(|| {
-                DataError::file(
-                    origin,
-                    format!(
-                        "no relation links {} to {} and {} (the editions in force on {date})",
-                        sub_area.edition, footprint.edition, alliance.edition
-                    ),
-                )
-            })?;
-        Ok(InForce {
-            alliance,
-            footprint,
-            sub_area,
-            country,
-            relation,
+            .filter(|l| l.kind != Kind::Country)
+            .flat_map(|l| [l.from, l.superseded_since])
+            .flatten()
+            .collect();
+        dates.sort();
+        dates.dedup();
+        let mut periods = Vec::new();
+        for (i, &from) in dates.iter().enumerate() {
+            let period = PeriodSpec {
+                from,
+                until: dates.get(i + 1).copied(),
+                alliance: self.edition_at(Kind::Alliance, from),
+                footprint: self.edition_at(Kind::Footprint, from),
+                sub_area: self.edition_at(Kind::SubArea, from),
+            };
+            if period.alliance.is_some() || period.footprint.is_some() || period.sub_area.is_some() {
+                periods.push(period);
+            }
+        }
+        periods
+    }
+
+    /// The country layer (the manifest check guarantees exactly one).
+    pub fn country_layer(&self) -> Option<&LayerSpec> {
+        self.layers.iter().find(|l| l.kind == Kind::Country)
+    }
+
+    /// The relations linking edition `a` to edition `b` (in either column order).
+    pub fn relations_between<'m>(&'m self, a: &'m str, b: &'m str) -> impl Iterator<Item = &'m RelationSpec> + 'm {
+        self.relations.iter().filter(move |r| {
+            let has = |e: &str| r.columns().any(|(_, c)| c.edition == e);
+            has(a) && has(b)
         })
     }
 
@@ -241,8 +299,7 @@ impl Manifest {
                     return fail(format!("{at}: superseded_since {until} is not after from {from}"));
                 }
             }
-            let needs_file = l.kind != Kind::SubArea;
-            if needs_file && l.file.is_none() {
+            if l.file.is_none() {
                 return fail(format!("{at}: a {} layer needs a file", l.kind.as_str()));
             }
             if l.file.is_some() && (l.code_property.is_none() || l.name_property.is_none()) {
@@ -255,11 +312,10 @@ impl Manifest {
             return fail("must declare exactly one country layer".into());
         }
         for r in &self.relations {
-            for (cols, kind) in [
-                (&r.sub_area, Kind::SubArea),
-                (&r.footprint, Kind::Footprint),
-                (&r.alliance, Kind::Alliance),
-            ] {
+            if r.columns().count() < 2 {
+                return fail(format!("relation {}: needs the columns of at least two kinds", r.file));
+            }
+            for (kind, cols) in r.columns() {
                 match self.layer(&cols.edition) {
                     Some(l) if l.kind == kind => {}
                     Some(l) => {
@@ -274,14 +330,18 @@ impl Manifest {
                     None => return fail(format!("relation {}: edition {} is not declared", r.file, cols.edition)),
                 }
             }
-            if r.sub_area.name.is_none() {
-                return fail(format!("relation {}: the sub_area columns need a name column", r.file));
-            }
         }
         if !is_gss_like(&self.home_country) {
             return fail(format!("home_country {:?} is not a GSS code", self.home_country));
         }
-        self.in_force(origin, self.default_date).map(|_| ())
+        let periods = self.periods();
+        match periods.iter().find(|p| p.covers(self.default_date)) {
+            Some(p) if p.alliance.is_some() && p.footprint.is_some() => Ok(()),
+            _ => fail(format!(
+                "no alliance and footprint editions are in force on the default date {}",
+                self.default_date
+            )),
+        }
     }
 }
 
@@ -305,29 +365,60 @@ mod tests {
     }
 
     #[test]
-    fn default_manifest_describes_the_2017_configuration() {
+    fn default_manifest_describes_every_edition_from_2017() {
         let m = Manifest::default_manifest().unwrap();
-        let f = m.in_force(Path::new("m"), m.default_date).unwrap();
-        assert_eq!((f.alliance.edition.as_str(), f.alliance.count), ("CALNCV17", 19));
-        assert_eq!((f.footprint.edition.as_str(), f.footprint.count), ("STP17", 44));
-        assert_eq!((f.sub_area.edition.as_str(), f.sub_area.count), ("CCG17", 207));
-        assert_eq!(f.country.count, 4);
+        let periods = m.periods();
+        let p = periods.iter().find(|p| p.covers(m.default_date)).unwrap();
+        fn ed(l: Option<&LayerSpec>) -> Option<(&str, usize)> {
+            l.map(|l| (l.edition.as_str(), l.count))
+        }
+        assert_eq!(ed(p.alliance), Some(("CALNCV17", 19)));
+        assert_eq!(ed(p.footprint), Some(("STP17", 44)));
+        assert_eq!(ed(p.sub_area), Some(("CCG17", 207)));
+        assert_eq!(m.country_layer().unwrap().count, 4);
         assert!(m.edition_at(Kind::Alliance, date("2017-03-31")).is_none());
+        // One period per span between edition dates, in order, ending when every held
+        // edition has been superseded.
+        let spans: Vec<(String, Option<&str>, Option<&str>, Option<&str>)> = periods
+            .iter()
+            .map(|p| {
+                fn e(l: Option<&LayerSpec>) -> Option<&str> {
+                    l.map(|l| l.edition.as_str())
+                }
+                (p.from.to_string(), e(p.alliance), e(p.footprint), e(p.sub_area))
+            })
+            .collect();
+        let want = [
+            ("2017-04-01", Some("CALNCV17"), Some("STP17"), Some("CCG17")),
+            ("2018-04-01", Some("CALNCV17"), Some("STP17"), None),
+            ("2019-04-01", Some("CALNCV17"), Some("STP19"), None),
+            ("2019-07-01", Some("CAL19"), Some("STP19"), None),
+            ("2021-04-01", Some("CAL21"), Some("STP21"), Some("CCG21")),
+            ("2022-07-01", Some("CAL21"), Some("ICB22"), Some("SICBL22")),
+            ("2023-04-01", Some("CAL21"), Some("ICB23"), Some("SICBL23")),
+            ("2023-07-01", Some("CAL23"), Some("ICB23"), Some("SICBL23")),
+        ];
+        let want: Vec<_> = want.iter().map(|(d, a, f, s)| (d.to_string(), *a, *f, *s)).collect();
+        assert_eq!(spans, want);
+        assert_eq!(periods.last().unwrap().until, Some(date("2024-04-01")));
+        for w in periods.windows(2) {
+            assert_eq!(w[0].until, Some(w[1].from), "contiguous");
+        }
     }
 
     #[test]
     fn editions_follow_dates_and_supersession() {
-        let mut m = Manifest::default_manifest().unwrap();
-        let mut later = m.layer("CALNCV17").unwrap().clone();
-        later.edition = "CAL19".into();
-        later.from = Some(date("2019-07-01"));
-        later.superseded_since = Some(date("2024-04-01"));
-        m.layers.push(later);
+        let m = Manifest::default_manifest().unwrap();
         let at = |d: &str| m.edition_at(Kind::Alliance, date(d)).map(|l| l.edition.as_str());
         assert_eq!(at("2019-06-30"), Some("CALNCV17"));
         assert_eq!(at("2019-07-01"), Some("CAL19"));
-        assert_eq!(at("2024-03-31"), Some("CAL19"));
+        assert_eq!(at("2023-06-30"), Some("CAL21"));
+        assert_eq!(at("2024-03-31"), Some("CAL23"));
         assert_eq!(at("2024-04-01"), None, "never the stale edition after its successor");
+        let sub = |d: &str| m.edition_at(Kind::SubArea, date(d)).map(|l| l.edition.as_str());
+        assert_eq!(sub("2018-03-31"), Some("CCG17"));
+        assert_eq!(sub("2018-04-01"), None, "the CCGs of 2018–2020 are not held");
+        assert_eq!(sub("2021-04-01"), Some("CCG21"));
     }
 
     #[test]
@@ -348,7 +439,7 @@ mod tests {
             ),
             (
                 DEFAULT_MANIFEST.replace("default_date = \"2017-04-01\"", "default_date = \"2016-01-01\""),
-                "no alliance edition is in force",
+                "no alliance and footprint editions are in force",
             ),
             (
                 DEFAULT_MANIFEST.replace("title = \"Eng", "colour = 1\ntitle = \"Eng"),

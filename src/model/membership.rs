@@ -1,59 +1,69 @@
-//! A relation table (for 2017, the ONS CCG → STP → Cancer Alliance lookup): the
-//! authoritative link between the layers. Boundaries say *where*; this says *who belongs to
-//! whom*. Which columns to read, and which code prefixes they hold, come from the manifest.
+//! Relation tables: the authoritative links between layers. Boundaries say *where*; these say
+//! *who belongs to whom*. An ONS lookup puts each sub-area in one footprint and one alliance;
+//! an area overlay lists every footprint × alliance pair sharing area. Which columns to read,
+//! and which code prefixes they hold, come from the manifest.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::manifest::{Kind, Manifest, RelationSpec};
 use super::DataError;
 
-use super::manifest::{InForce, RelationSpec};
-
-/// One CCG row, with the codes it links.
+/// A relation table as read: for each row, one code per linked kind (in [`Relation::kinds`]
+/// order).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CcgRow {
-    pub ccg_code: String,
-    pub ccg_name: String,
-    pub stp_code: String,
-    pub alliance_code: String,
+pub struct Relation {
+    pub path: PathBuf,
+    /// The kinds linked, with the edition of each.
+    pub kinds: Vec<(Kind, String)>,
+    pub rows: Vec<Vec<String>>,
 }
 
-/// The columns to read and the code prefixes each must carry.
-pub struct TableShape<'a> {
-    /// (code column, name column) of the sub-areas.
-    pub sub_area: (&'a str, &'a str),
-    pub footprint: &'a str,
-    pub alliance: &'a str,
-    pub prefixes: [Vec<&'a str>; 3],
-}
-
-impl<'a> TableShape<'a> {
-    pub fn new(relation: &'a RelationSpec, editions: &InForce<'a>) -> Self {
-        let prefixes = |l: &'a super::manifest::LayerSpec| l.code_prefixes.iter().map(String::as_str).collect();
-        TableShape {
-            sub_area: (
-                &relation.sub_area.code,
-                relation.sub_area.name.as_deref().unwrap_or_default(),
-            ),
-            footprint: &relation.footprint.code,
-            alliance: &relation.alliance.code,
-            prefixes: [
-                prefixes(editions.sub_area),
-                prefixes(editions.footprint),
-                prefixes(editions.alliance),
-            ],
-        }
+impl Relation {
+    /// The distinct `(a code, b code)` links between two kinds, if the table links both.
+    pub fn pairs(&self, a: Kind, b: Kind) -> Option<Vec<(&str, &str)>> {
+        let ia = self.kinds.iter().position(|(k, _)| *k == a)?;
+        let ib = self.kinds.iter().position(|(k, _)| *k == b)?;
+        let mut pairs: Vec<(&str, &str)> = self.rows.iter().map(|r| (r[ia].as_str(), r[ib].as_str())).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        Some(pairs)
     }
 }
 
-/// Reads the relation table; checks the header and that every row carries well-formed codes.
-pub fn load(dir: &Path, relation: &RelationSpec, editions: &InForce) -> Result<Vec<CcgRow>, DataError> {
-    let path = dir.join(&relation.file);
-    let text = super::boundaries::read_regular_file(&path)?;
-    parse(&path, text.as_bytes(), &TableShape::new(relation, editions))
+/// The columns to read, with the code prefixes each must carry.
+pub struct TableShape<'a> {
+    pub columns: Vec<(Kind, &'a str, Vec<&'a str>)>,
 }
 
-pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Result<Vec<CcgRow>, DataError> {
+impl<'a> TableShape<'a> {
+    pub fn new(relation: &'a RelationSpec, manifest: &'a Manifest) -> Self {
+        let columns = relation
+            .columns()
+            .map(|(kind, cols)| {
+                let prefixes = manifest
+                    .layer(&cols.edition)
+                    .map(|l| l.code_prefixes.iter().map(String::as_str).collect())
+                    .unwrap_or_default();
+                (kind, cols.code.as_str(), prefixes)
+            })
+            .collect();
+        TableShape { columns }
+    }
+}
+
+/// Reads a relation table; checks the header and that every row carries well-formed codes.
+pub fn load(dir: &Path, relation: &RelationSpec, manifest: &Manifest) -> Result<Relation, DataError> {
+    let path = dir.join(&relation.file);
+    let text = super::boundaries::read_regular_file(&path)?;
+    let mut table = parse(&path, text.as_bytes(), &TableShape::new(relation, manifest))?;
+    table.kinds = relation.columns().map(|(k, c)| (k, c.edition.clone())).collect();
+    Ok(table)
+}
+
+/// Parses a relation table. A table with sub-area codes lists each sub-area once (a lookup);
+/// any other lists each combination once (an overlay).
+pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Result<Relation, DataError> {
     let mut csv = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(reader);
     let headers = csv
         .headers()
@@ -65,15 +75,16 @@ pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Res
             .position(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
             .ok_or_else(|| DataError::file(path, format!("CSV header has no {name} column")))
     };
-    let (ccg_cd, ccg_nm, stp_cd, al_cd) = (
-        column(shape.sub_area.0)?,
-        column(shape.sub_area.1)?,
-        column(shape.footprint)?,
-        column(shape.alliance)?,
-    );
+    let at: Vec<usize> = shape
+        .columns
+        .iter()
+        .map(|(_, name, _)| column(name))
+        .collect::<Result<_, _>>()?;
+    // The sub-area column, if any, is the table's key; else the whole row.
+    let key = shape.columns.iter().position(|(k, _, _)| *k == Kind::SubArea);
 
     let mut rows = Vec::new();
-    let mut seen = HashMap::new();
+    let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
     for (i, record) in csv.records().enumerate() {
         let row = i as u64 + 2; // 1-based, after the header
         let record = record.map_err(|e| DataError::Row {
@@ -81,69 +92,93 @@ pub fn parse(path: &Path, reader: impl std::io::Read, shape: &TableShape) -> Res
             row,
             problem: e.to_string(),
         })?;
-        let get = |c: usize| record.get(c).unwrap_or("").to_string();
-        let r = CcgRow {
-            ccg_code: get(ccg_cd),
-            ccg_name: get(ccg_nm),
-            stp_code: get(stp_cd),
-            alliance_code: get(al_cd),
-        };
-        let bad = |what: &str, code: &str| DataError::Row {
-            path: path.to_path_buf(),
-            row,
-            problem: format!("{what} code {code:?} is not well formed"),
-        };
+        let codes: Vec<String> = at.iter().map(|&c| record.get(c).unwrap_or("").to_string()).collect();
         use super::boundaries::is_gss_code;
-        for ((what, code), prefixes) in [
-            ("sub-area", &r.ccg_code),
-            ("footprint", &r.stp_code),
-            ("alliance", &r.alliance_code),
-        ]
-        .into_iter()
-        .zip(&shape.prefixes)
-        {
+        for ((kind, _, prefixes), code) in shape.columns.iter().zip(&codes) {
             if !is_gss_code(code, prefixes) {
-                return Err(bad(what, code));
+                return Err(DataError::Row {
+                    path: path.to_path_buf(),
+                    row,
+                    problem: format!("{} code {code:?} is not well formed", kind.label()),
+                });
             }
         }
-        if let Some(first) = seen.insert(r.ccg_code.clone(), row) {
+        let k = match key {
+            Some(k) => vec![codes[k].clone()],
+            None => codes.clone(),
+        };
+        if let Some(first) = seen.insert(k, row) {
+            let what = match key {
+                Some(k) => format!("sub-area {}", codes[k]),
+                None => format!("the link {}", codes.join(" – ")),
+            };
             return Err(DataError::Row {
                 path: path.to_path_buf(),
                 row,
-                problem: format!("sub-area {} already listed on row {first}", r.ccg_code),
+                problem: format!("{what} already listed on row {first}"),
             });
         }
-        rows.push(r);
+        rows.push(codes);
     }
     if rows.is_empty() {
         return Err(DataError::file(path, "has no rows"));
     }
-    Ok(rows)
+    Ok(Relation {
+        path: path.to_path_buf(),
+        kinds: shape.columns.iter().map(|(k, _, _)| (*k, String::new())).collect(),
+        rows,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse_str(s: &str) -> Result<Vec<CcgRow>, DataError> {
-        let shape = TableShape {
-            sub_area: ("CCG17CD", "CCG17NM"),
-            footprint: "STP17CD",
-            alliance: "CALNCV17CD",
-            prefixes: [vec!["E38"], vec!["E54"], vec!["E56", "E57"]],
-        };
-        parse(Path::new("l.csv"), s.as_bytes(), &shape)
+    fn lookup_shape() -> TableShape<'static> {
+        TableShape {
+            columns: vec![
+                (Kind::SubArea, "CCG17CD", vec!["E38"]),
+                (Kind::Footprint, "STP17CD", vec!["E54"]),
+                (Kind::Alliance, "CALNCV17CD", vec!["E56", "E57"]),
+            ],
+        }
+    }
+
+    fn parse_str(s: &str) -> Result<Relation, DataError> {
+        parse(Path::new("l.csv"), s.as_bytes(), &lookup_shape())
     }
 
     #[test]
-    fn parses_quoted_names() {
-        let rows = parse_str(
+    fn parses_quoted_fields_and_gives_pairs() {
+        let t = parse_str(
             "CCG17CD,CCG17CDH,CCG17NM,STP17CD,STP17NM,CALNCV17CD,CALNCV17NM,FID\n\
-             E38000001,02N,\"NHS Airedale, Wharfedale and Craven CCG\",E54000005,West Yorkshire,E56000003,West Yorkshire,1\n",
+             E38000001,02N,\"NHS Airedale, Wharfedale and Craven CCG\",E54000005,West Yorkshire,E56000003,West Yorkshire,1\n\
+             E38000002,02N,x,E54000005,West Yorkshire,E56000003,West Yorkshire,2\n",
         )
         .unwrap();
-        assert_eq!(rows[0].ccg_name, "NHS Airedale, Wharfedale and Craven CCG");
-        assert_eq!(rows[0].alliance_code, "E56000003");
+        assert_eq!(t.rows[0], ["E38000001", "E54000005", "E56000003"]);
+        let pairs = t.pairs(Kind::Footprint, Kind::Alliance).unwrap();
+        assert_eq!(pairs, [("E54000005", "E56000003")], "distinct links");
+        assert!(t.pairs(Kind::Footprint, Kind::Country).is_none());
+    }
+
+    #[test]
+    fn an_overlay_may_repeat_a_footprint_but_not_a_pair() {
+        let shape = TableShape {
+            columns: vec![
+                (Kind::Footprint, "STP19CD", vec!["E54"]),
+                (Kind::Alliance, "CAL19CD", vec!["E56"]),
+            ],
+        };
+        let head = "STP19CD,CAL19CD,PCT\n";
+        let ok = format!("{head}E54000034,E56000013,58\nE54000034,E56000012,42\n");
+        let t = parse(Path::new("o.csv"), ok.as_bytes(), &shape).unwrap();
+        assert_eq!(t.rows.len(), 2);
+        let twice = format!("{head}E54000034,E56000013,58\nE54000034,E56000013,42\n");
+        let e = parse(Path::new("o.csv"), twice.as_bytes(), &shape)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 3") && e.contains("already listed on row 2"), "{e}");
     }
 
     #[test]
@@ -152,7 +187,7 @@ mod tests {
         let e = parse_str("CCG17CD,STP17CD\nE38000001,E54000005\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no CCG17NM column"), "{e}");
+        assert!(e.contains("no CALNCV17CD column"), "{e}");
         let e = parse_str(&format!("{head}E38000001,a,E5400005,E56000003\n"))
             .unwrap_err()
             .to_string();

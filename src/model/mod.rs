@@ -9,16 +9,17 @@ mod error;
 pub mod manifest;
 pub mod membership;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use geo::{MultiPolygon, Rect};
 use serde::Serialize;
 
 pub use boundaries::AreaFeature;
 pub use error::DataError;
-pub use manifest::Manifest;
+pub use manifest::{Kind, Manifest};
 
 /// Environment variable naming the data directory (after `--data`, before the defaults).
 pub const DATA_ENV: &str = "ALLIANCE_MAP_DATA";
@@ -115,12 +116,74 @@ pub struct Country {
     pub geometry: MultiPolygon<f64>,
 }
 
-/// Everything the service answers from, validated: the editions in force on the manifest's
-/// default date, joined through their relation table.
+/// One layer edition as loaded: its manifest entry and its areas, sorted by code (an area's
+/// index in `areas` is how the indexes and answers refer to it).
+#[derive(Debug, Clone)]
+pub struct Edition {
+    pub spec: manifest::LayerSpec,
+    pub path: PathBuf,
+    pub areas: Vec<AreaFeature>,
+}
+
+impl Edition {
+    /// The index of the area with this code (case-insensitive).
+    pub fn find(&self, code: &str) -> Option<u16> {
+        let code = code.to_ascii_uppercase();
+        self.areas
+            .binary_search_by(|a| a.code.as_str().cmp(code.as_str()))
+            .ok()
+            .map(|i| i as u16)
+    }
+}
+
+/// A span of dates with the same editions in force, and the links between them that the
+/// relation tables give (`None` where no relation links the two editions: then each layer
+/// answers on its own).
+#[derive(Debug, Clone)]
+pub struct Period {
+    pub from: NaiveDate,
+    /// The first day no longer in the period; `None`: open-ended.
+    pub until: Option<NaiveDate>,
+    /// Indexes into [`Dataset::editions`].
+    pub alliance: Option<usize>,
+    pub footprint: Option<usize>,
+    pub sub_area: Option<usize>,
+    /// Per footprint, the alliances it lies in, ascending.
+    pub footprint_alliances: Option<Vec<Vec<u16>>>,
+    /// Per footprint, its sub-areas, ascending.
+    pub footprint_sub_areas: Option<Vec<Vec<u16>>>,
+    /// Per sub-area, the alliances it lies in, ascending.
+    pub sub_area_alliances: Option<Vec<Vec<u16>>>,
+}
+
+impl Period {
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.from <= date && self.until.is_none_or(|u| date < u)
+    }
+
+    pub fn edition(&self, kind: Kind) -> Option<usize> {
+        match kind {
+            Kind::Alliance => self.alliance,
+            Kind::Footprint => self.footprint,
+            Kind::SubArea => self.sub_area,
+            Kind::Country => None,
+        }
+    }
+}
+
+/// Everything the service answers from, validated: every layer edition of the manifest, the
+/// periods they form, and (the v1 view) the editions in force on the manifest's default
+/// date joined through their relation table.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub dir: PathBuf,
     pub manifest: Arc<Manifest>,
+    /// Every alliance, footprint and sub-area edition, in manifest order.
+    pub editions: Vec<Edition>,
+    /// In date order.
+    pub periods: Vec<Period>,
+    /// The period of the default date.
+    pub default_period: usize,
     pub alliances: Vec<Alliance>,
     pub stps: Vec<Stp>,
     pub ccgs: Vec<Ccg>,
@@ -129,171 +192,61 @@ pub struct Dataset {
     pub home_country: u16,
 }
 
-/// The parsed files, before they are joined.
-struct Layers {
-    alliances: Vec<AreaFeature>,
-    stps: Vec<AreaFeature>,
-    countries: Vec<AreaFeature>,
-    rows: Vec<membership::CcgRow>,
-}
-
 impl Dataset {
     /// Loads the data directory as its manifest describes it.
     pub fn load(dir: &Path, manifest: Manifest) -> Result<Self, DataError> {
+        use rayon::prelude::*;
         let manifest = Arc::new(manifest);
         let origin = dir.join(manifest::MANIFEST_FILE);
-        let editions = manifest.in_force(&origin, manifest.default_date)?;
-        // The three layers parse independently; do them side by side.
-        let (alliances, (stps, countries)) = rayon::join(
-            || boundaries::load_layer(dir, editions.alliance),
-            || {
-                rayon::join(
-                    || boundaries::load_layer(dir, editions.footprint),
-                    || boundaries::load_layer(dir, editions.country),
-                )
-            },
-        );
-        let (alliances, stps, countries) = (alliances?, stps?, countries?);
-        let rows = membership::load(dir, editions.relation, &editions)?;
-        let lookup_path = dir.join(&editions.relation.file);
-        let names = [
-            editions.alliance.file.clone().unwrap_or_default(),
-            editions.footprint.file.clone().unwrap_or_default(),
-        ];
+        // Every layer file parses independently: side by side.
+        let mut loaded: Vec<(manifest::LayerSpec, Vec<AreaFeature>)> = manifest
+            .layers
+            .par_iter()
+            .map(|spec| Ok((spec.clone(), boundaries::load_layer(dir, spec)?)))
+            .collect::<Result<_, DataError>>()?;
+        let country_at = loaded
+            .iter()
+            .position(|(s, _)| s.kind == Kind::Country)
+            .ok_or_else(|| DataError::file(&origin, "has no country layer"))?;
+        let (country_spec, countries) = loaded.remove(country_at);
+        let editions: Vec<Edition> = loaded
+            .into_iter()
+            .map(|(spec, mut areas)| {
+                areas.sort_by(|a, b| a.code.cmp(&b.code));
+                Edition {
+                    path: dir.join(spec.file.as_deref().unwrap_or_default()),
+                    spec,
+                    areas,
+                }
+            })
+            .collect();
+        let relations = manifest
+            .relations
+            .iter()
+            .map(|r| {
+                let table = membership::load(dir, r, &manifest)?;
+                check_relation(&table, &editions)?;
+                Ok(table)
+            })
+            .collect::<Result<Vec<_>, DataError>>()?;
+        let periods = manifest
+            .periods()
+            .iter()
+            .map(|p| period(p, &editions, &relations))
+            .collect::<Result<Vec<_>, DataError>>()?;
+        let default_period = periods
+            .iter()
+            .position(|p| p.covers(manifest.default_date))
+            .ok_or_else(|| DataError::file(&origin, format!("no edition is in force on {}", manifest.default_date)))?;
         let home = countries
             .iter()
             .position(|c| c.code == manifest.home_country)
             .ok_or_else(|| {
                 DataError::file(
-                    &dir.join(editions.country.file.as_deref().unwrap_or_default()),
+                    &dir.join(country_spec.file.as_deref().unwrap_or_default()),
                     format!("has no feature for the home country {}", manifest.home_country),
                 )
             })?;
-        let layers = Layers {
-            alliances,
-            stps,
-            countries,
-            rows,
-        };
-        let sub_areas = layers.rows.len();
-        let data = Self::assemble(dir, manifest.clone(), &lookup_path, &names, layers, home as u16)?;
-        if sub_areas != editions.sub_area.count {
-            return Err(DataError::file(
-                &lookup_path,
-                format!(
-                    "expected {} {} sub-areas, found {}",
-                    editions.sub_area.count, editions.sub_area.edition, sub_areas
-                ),
-            ));
-        }
-        Ok(data)
-    }
-
-    /// Joins the layers through the relation table and checks they agree. `files` names the
-    /// alliance and footprint files, for messages.
-    fn assemble(
-        dir: &Path,
-        manifest: Arc<Manifest>,
-        lookup_path: &Path,
-        files: &[String; 2],
-        layers: Layers,
-        home_country: u16,
-    ) -> Result<Self, DataError> {
-        let Layers {
-            alliances,
-            stps,
-            countries,
-            rows,
-        } = layers;
-        let mut alliances: Vec<Alliance> = alliances
-            .into_iter()
-            .map(|f| Alliance {
-                kind: AllianceKind::of(&f.code),
-                code: f.code,
-                name: f.name,
-                geometry: f.geometry,
-                bbox: f.bbox,
-                ccgs: vec![],
-                stps: vec![],
-            })
-            .collect();
-        let mut stps: Vec<Stp> = stps
-            .into_iter()
-            .map(|f| Stp {
-                code: f.code,
-                name: f.name,
-                geometry: f.geometry,
-                bbox: f.bbox,
-                ccgs: vec![],
-                alliances: vec![],
-            })
-            .collect();
-        alliances.sort_by(|a, b| a.code.cmp(&b.code));
-        stps.sort_by(|a, b| a.code.cmp(&b.code));
-        let alliance_at: HashMap<&str, usize> = alliances
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.code.as_str(), i))
-            .collect();
-        let stp_at: HashMap<&str, usize> = stps.iter().enumerate().map(|(i, s)| (s.code.as_str(), i)).collect();
-
-        let mut rows = rows;
-        rows.sort_by(|a, b| a.ccg_code.cmp(&b.ccg_code));
-        let mut ccgs = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let alliance = *alliance_at.get(r.alliance_code.as_str()).ok_or_else(|| {
-                DataError::file(
-                    lookup_path,
-                    format!(
-                        "sub-area {} names alliance {}, which is not in {}",
-                        r.ccg_code, r.alliance_code, files[0]
-                    ),
-                )
-            })?;
-            let stp = *stp_at.get(r.stp_code.as_str()).ok_or_else(|| {
-                DataError::file(
-                    lookup_path,
-                    format!(
-                        "sub-area {} names footprint {}, which is not in {}",
-                        r.ccg_code, r.stp_code, files[1]
-                    ),
-                )
-            })?;
-            ccgs.push(Ccg {
-                code: r.ccg_code.clone(),
-                name: r.ccg_name.clone(),
-                stp,
-                alliance,
-            });
-        }
-
-        let mut alliance_stps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); alliances.len()];
-        let mut stp_alliances: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); stps.len()];
-        for (i, c) in ccgs.iter().enumerate() {
-            alliances[c.alliance].ccgs.push(i);
-            stps[c.stp].ccgs.push(i);
-            alliance_stps[c.alliance].insert(c.stp);
-            stp_alliances[c.stp].insert(c.alliance);
-        }
-        for (a, set) in alliances.iter_mut().zip(alliance_stps) {
-            if set.is_empty() {
-                return Err(DataError::file(
-                    lookup_path,
-                    format!("alliance {} has no sub-area", a.code),
-                ));
-            }
-            a.stps = set.into_iter().collect();
-        }
-        for (s, set) in stps.iter_mut().zip(stp_alliances) {
-            if set.is_empty() {
-                return Err(DataError::file(
-                    lookup_path,
-                    format!("footprint {} has no sub-area", s.code),
-                ));
-            }
-            s.alliances = set.into_iter().collect();
-        }
-
         let countries = countries
             .into_iter()
             .map(|f| Country {
@@ -302,15 +255,125 @@ impl Dataset {
                 geometry: f.geometry,
             })
             .collect();
-        Ok(Dataset {
+        let mut data = Dataset {
             dir: dir.to_path_buf(),
             manifest,
-            home_country,
-            alliances,
-            stps,
-            ccgs,
+            editions,
+            periods,
+            default_period,
+            alliances: vec![],
+            stps: vec![],
+            ccgs: vec![],
             countries,
-        })
+            home_country: home as u16,
+        };
+        data.assemble_default_view(&origin)?;
+        Ok(data)
+    }
+
+    /// The v1 view: the default period's alliances, footprints (STPs) and sub-areas (CCGs),
+    /// with their members.
+    fn assemble_default_view(&mut self, origin: &Path) -> Result<(), DataError> {
+        let p = &self.periods[self.default_period];
+        let (Some(ai), Some(fi)) = (p.alliance, p.footprint) else {
+            return Err(DataError::file(
+                origin,
+                "no alliance and footprint editions on the default date",
+            ));
+        };
+        let al = &self.editions[ai];
+        let fp = &self.editions[fi];
+        let Some(fp_al) = &p.footprint_alliances else {
+            return Err(DataError::file(
+                origin,
+                format!(
+                    "no relation links {} to {}, the editions of the default date",
+                    fp.spec.edition, al.spec.edition
+                ),
+            ));
+        };
+        let mut alliances: Vec<Alliance> = al
+            .areas
+            .iter()
+            .map(|f| Alliance {
+                kind: AllianceKind::of(&f.code),
+                code: f.code.clone(),
+                name: f.name.clone(),
+                geometry: f.geometry.clone(),
+                bbox: f.bbox,
+                ccgs: vec![],
+                stps: vec![],
+            })
+            .collect();
+        let mut stps: Vec<Stp> = fp
+            .areas
+            .iter()
+            .zip(fp_al)
+            .map(|(f, als)| Stp {
+                code: f.code.clone(),
+                name: f.name.clone(),
+                geometry: f.geometry.clone(),
+                bbox: f.bbox,
+                ccgs: vec![],
+                alliances: als.iter().map(|&a| a as usize).collect(),
+            })
+            .collect();
+        for (s, st) in stps.iter().enumerate() {
+            for &a in &st.alliances {
+                alliances[a].stps.push(s);
+            }
+        }
+        let mut ccgs = Vec::new();
+        if let (Some(si), Some(fp_sub), Some(sub_al)) = (p.sub_area, &p.footprint_sub_areas, &p.sub_area_alliances) {
+            let sub = &self.editions[si];
+            let mut sub_fp = vec![None; sub.areas.len()];
+            for (f, subs) in fp_sub.iter().enumerate() {
+                for &c in subs {
+                    sub_fp[c as usize] = Some(f);
+                }
+            }
+            for (i, area) in sub.areas.iter().enumerate() {
+                // A lookup lists each sub-area once: one footprint, one alliance.
+                let (Some(stp), [alliance]) = (sub_fp[i], sub_al[i].as_slice()) else {
+                    return Err(DataError::file(
+                        origin,
+                        format!(
+                            "sub-area {} is not in exactly one footprint and one alliance",
+                            area.code
+                        ),
+                    ));
+                };
+                let alliance = *alliance as usize;
+                alliances[alliance].ccgs.push(i);
+                stps[stp].ccgs.push(i);
+                ccgs.push(Ccg {
+                    code: area.code.clone(),
+                    name: area.name.clone(),
+                    stp,
+                    alliance,
+                });
+            }
+        }
+        for a in &alliances {
+            if a.stps.is_empty() {
+                return Err(DataError::file(origin, format!("alliance {} has no footprint", a.code)));
+            }
+        }
+        (self.alliances, self.stps, self.ccgs) = (alliances, stps, ccgs);
+        Ok(())
+    }
+
+    /// The period in force on `date`, if any.
+    pub fn period_at(&self, date: NaiveDate) -> Option<usize> {
+        self.periods.iter().position(|p| p.covers(date))
+    }
+
+    /// The latest period that has an edition of every kind held at its start (`date=latest`).
+    pub fn latest_period(&self) -> usize {
+        self.periods
+            .iter()
+            .rposition(|p| p.alliance.is_some() && p.footprint.is_some())
+            .unwrap_or(self.default_period)
     }
 
     pub fn alliance(&self, code: &str) -> Option<&Alliance> {
@@ -325,6 +388,86 @@ impl Dataset {
     pub fn stp_is_whole_in(&self, stp: usize, alliance: usize) -> bool {
         self.stps[stp].alliances == [alliance]
     }
+}
+
+/// A relation's codes against the editions it links: every code it names is an area of its
+/// edition, and every area of each edition appears in it.
+fn check_relation(table: &membership::Relation, editions: &[Edition]) -> Result<(), DataError> {
+    for (col, (kind, edition)) in table.kinds.iter().enumerate() {
+        let Some(e) = editions.iter().find(|e| &e.spec.edition == edition) else {
+            return Err(DataError::file(
+                &table.path,
+                format!("names edition {edition}, which is not loaded"),
+            ));
+        };
+        let mut seen = vec![false; e.areas.len()];
+        for (i, row) in table.rows.iter().enumerate() {
+            match e.find(&row[col]) {
+                Some(at) => seen[at as usize] = true,
+                None => {
+                    return Err(DataError::Row {
+                        path: table.path.clone(),
+                        row: i as u64 + 2,
+                        problem: format!(
+                            "{} {} is not in {} ({})",
+                            kind.label(),
+                            row[col],
+                            edition,
+                            e.path.display()
+                        ),
+                    })
+                }
+            }
+        }
+        if let Some(missing) = seen.iter().position(|s| !s) {
+            return Err(DataError::file(
+                &table.path,
+                format!("has no row for {} {} of {edition}", kind.label(), e.areas[missing].code),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The editions and links of one period of the manifest.
+fn period(
+    spec: &manifest::PeriodSpec,
+    editions: &[Edition],
+    relations: &[membership::Relation],
+) -> Result<Period, DataError> {
+    let at =
+        |l: Option<&manifest::LayerSpec>| l.and_then(|l| editions.iter().position(|e| e.spec.edition == l.edition));
+    let (alliance, footprint, sub_area) = (at(spec.alliance), at(spec.footprint), at(spec.sub_area));
+    // The union of every relation's links between editions `a` and `b`, per area of `a`.
+    let links = |a: Option<usize>, b: Option<usize>| -> Option<Vec<Vec<u16>>> {
+        let (a, b) = (&editions[a?], &editions[b?]);
+        let mut out: Vec<BTreeSet<u16>> = vec![BTreeSet::new(); a.areas.len()];
+        let mut any = false;
+        for r in relations {
+            let has = |e: &Edition| r.kinds.iter().any(|(k, ed)| *k == e.spec.kind && *ed == e.spec.edition);
+            if !(has(a) && has(b)) {
+                continue;
+            }
+            for (x, y) in r.pairs(a.spec.kind, b.spec.kind).unwrap_or_default() {
+                // check_relation has matched every code already.
+                if let (Some(x), Some(y)) = (a.find(x), b.find(y)) {
+                    out[x as usize].insert(y);
+                    any = true;
+                }
+            }
+        }
+        any.then(|| out.into_iter().map(|s| s.into_iter().collect()).collect())
+    };
+    Ok(Period {
+        from: spec.from,
+        until: spec.until,
+        alliance,
+        footprint,
+        sub_area,
+        footprint_alliances: links(footprint, alliance),
+        footprint_sub_areas: links(footprint, sub_area),
+        sub_area_alliances: links(sub_area, alliance),
+    })
 }
 
 #[cfg(test)]

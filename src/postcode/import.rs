@@ -167,7 +167,7 @@ pub fn import(
             };
             let (alliance, stp) = if row.country == england {
                 let hit = locator.locate(lon, lat);
-                (hit.alliance, hit.stp)
+                (hit.alliance, hit.footprint)
             } else {
                 (None, None)
             };

@@ -57,7 +57,8 @@ impl<A: Clone + PartialEq> Grid<A> {
     /// `answer(x, y)` gives, for a point of an unmarked cell, the answer for its whole region
     /// and whether that answer also holds in the region's cells near the distance layer
     /// (`false` when, near it, the answer would depend on the distance).
-    pub fn build(inputs: &GridInputs, answer: impl Fn(f64, f64) -> (A, bool)) -> Self {
+    /// `None` when the region's answer varies inside it: its cells are left to the exact path.
+    pub fn build(inputs: &GridInputs, answer: impl Fn(f64, f64) -> Option<(A, bool)>) -> Self {
         let [bx0, by0, bx1, by1] = inputs.bbox;
         let (nx, ny) = (inputs.nx, inputs.ny);
         let (sx, sy) = (nx as f64 / (bx1 - bx0), ny as f64 / (by1 - by0));
@@ -99,14 +100,16 @@ impl<A: Clone + PartialEq> Grid<A> {
             }
             let (cx, cy) = (start % nx, start / nx);
             let (x, y) = grid.centre(cx, cy);
-            let (a, holds_near) = answer(x, y);
-            let value = match grid.answers.iter().position(|b| *b == a) {
-                Some(i) => i as u16 + 1,
-                None if grid.answers.len() < u16::MAX as usize - 1 => {
-                    grid.answers.push(a);
-                    grid.answers.len() as u16
-                }
-                None => SLOW,
+            let (value, holds_near) = match answer(x, y) {
+                None => (SLOW, true),
+                Some((a, holds_near)) => match grid.answers.iter().position(|b| *b == a) {
+                    Some(i) => (i as u16 + 1, holds_near),
+                    None if grid.answers.len() < u16::MAX as usize - 1 => {
+                        grid.answers.push(a);
+                        (grid.answers.len() as u16, holds_near)
+                    }
+                    None => (SLOW, holds_near),
+                },
             };
             let needs_far = !holds_near;
             stack.push(start);
@@ -257,8 +260,26 @@ impl<A: Clone + PartialEq> Grid<A> {
         (self.nx, self.ny)
     }
 
+    /// A grid answering nothing (every point takes the exact path).
+    pub fn empty() -> Self {
+        Grid {
+            x0: 0.0,
+            y0: 0.0,
+            sx: 1.0,
+            sy: 1.0,
+            nx: 0,
+            ny: 0,
+            coarse: Vec::new(),
+            blocks: Vec::new(),
+            answers: Vec::new(),
+        }
+    }
+
     /// Share of cells answered directly.
     pub fn coverage(&self) -> f64 {
+        if self.nx * self.ny == 0 {
+            return 0.0;
+        }
         let answered = (0..self.ny)
             .flat_map(|y| (0..self.nx).map(move |x| (x, y)))
             .filter(|&(x, y)| self.cell(x, y) != SLOW)

@@ -86,6 +86,31 @@ def geojson(name, code_prop, name_prop, rows):
 
 
 geojson("alliances-synthetic.geojson", "cal_cd", "cal_nm", alliances)
+geojson("sub-areas-synthetic.geojson", "sub_cd", "sub_nm", [(c, n, [g]) for c, n, _, _, g in ccgs])
+
+# A second edition (2020): the vanguard became an alliance with a new code, the split
+# footprint was recoded; no sub-area edition is held after April 2019. Same shapes.
+alliances_2020 = [
+    ("E56900001", "Synthetic Alliance West", alliances[0][2]),
+    ("E56900002", "Synthetic Alliance South", alliances[1][2]),
+    ("E56900003", "Synthetic Alliance East", alliances[2][2]),
+]
+stps_2020 = [
+    ("E54900001", "Synthetic North West ICB", stps[0][2]),
+    ("E54900002", "Synthetic North East ICB", stps[1][2]),
+    ("E54900004", "Synthetic South East ICB", stps[3][2]),
+    ("E54900005", "Synthetic Split ICB", stps[2][2]),
+]
+geojson("alliances-2020-synthetic.geojson", "cal20cd", "cal20nm", alliances_2020)
+geojson("footprints-2020-synthetic.geojson", "icb20cd", "icb20nm", stps_2020)
+# An area overlay, as ONS does not publish one: each footprint x alliance pair sharing area.
+overlay = [
+    ("E54900001", "E56900001", 100.0), ("E54900002", "E56900003", 100.0),
+    ("E54900004", "E56900002", 100.0), ("E54900005", "E56900001", 50.0),
+    ("E54900005", "E56900002", 50.0),
+]
+write("overlay-2020-synthetic.csv", "\n".join(
+    ["ICB20CD,CAL20CD,PCT_OF_ICB20"] + [f"{f},{a},{p:.3f}" for f, a, p in overlay]) + "\n")
 geojson("stps-synthetic.geojson", "stp_cd", "stp_nm", stps)
 geojson("countries-synthetic.geojson", "ctry_cd", "ctry_nm", countries)
 
