@@ -379,7 +379,8 @@ mod tests {
         assert!(m.edition_at(Kind::Alliance, date("2017-03-31")).is_none());
         // One period per span between edition dates, in order, ending when every held
         // edition has been superseded.
-        let spans: Vec<(String, Option<&str>, Option<&str>, Option<&str>)> = periods
+        type Span<'a> = (String, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let spans: Vec<Span> = periods
             .iter()
             .map(|p| {
                 fn e(l: Option<&LayerSpec>) -> Option<&str> {
