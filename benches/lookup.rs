@@ -43,7 +43,7 @@ fn bench_lookup(c: &mut Criterion) {
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
     let mut postcodes: Vec<(f64, f64)> =
-        alliance_map::postcode::cache::load_or_build(&source, &service.data, service.locator(), &cache_dir)
+        alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locators, &cache_dir)
             .map(|idx| {
                 idx.records()
                     .iter()
@@ -104,7 +104,45 @@ fn bench_lookup(c: &mut Criterion) {
     }
     group.finish();
 
+    // Every period's lookup, and a full timeline (one lookup per period), per point.
+    for l in &service.locators {
+        l.grid();
+    }
+    for (name, points) in [("random_england_bbox", &random), ("postcode_locations", &postcodes)] {
+        let n = points.len().min(1_000_000);
+        let per_period: Vec<String> = service
+            .locators
+            .iter()
+            .map(|l| format!("{:.0}", median_ns(&points[..n], |x, y| l.locate(x, y))))
+            .collect();
+        let timeline = median_ns(&points[..n], |x, y| {
+            let mut out = [None; 16];
+            for (o, l) in out.iter_mut().zip(&service.locators) {
+                *o = Some(l.locate(x, y));
+            }
+            out
+        });
+        println!(
+            "median per lookup by period, {name}: [{}] ns; full timeline ({} periods) {timeline:.0} ns",
+            per_period.join(", "),
+            service.locators.len()
+        );
+    }
+    let mut i = 0;
+    c.bench_function("timeline/random_england_bbox", |b| {
+        b.iter(|| {
+            i = (i + 1) % random.len();
+            let (x, y) = random[i];
+            let mut out = [None; 16];
+            for (o, l) in out.iter_mut().zip(&service.locators) {
+                *o = Some(l.locate(black_box(x), black_box(y)));
+            }
+            black_box(out)
+        })
+    });
+
     // The bulk endpoint's response body: 1000 results serialised to JSON.
+    let when = service.default_when();
     let located: Vec<_> = random[..1000]
         .iter()
         .map(|&(x, y)| (x, y, locator.locate(x, y)))
@@ -113,7 +151,7 @@ fn bench_lookup(c: &mut Criterion) {
         b.iter(|| {
             let results: Vec<_> = located
                 .iter()
-                .map(|(x, y, l)| service.data.lookup_result(*x, *y, l, Some(&service.fragments)))
+                .map(|(x, y, l)| service.data.lookup_result(*x, *y, &when, l, Some(&service.fragments)))
                 .collect();
             black_box(serde_json::to_vec(&results).map(|v| v.len()).unwrap_or(0))
         })

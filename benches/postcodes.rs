@@ -20,10 +20,10 @@ fn bench_postcodes(c: &mut Criterion) {
     let service = Atlas::load_boundaries(&data_dir(), 2000.0).expect("data loads");
     let source = data_dir().join("postcodes/codepo_gb.zip");
     let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
-    let index = cache::load_or_build(&source, &service.data, service.locator(), &cache_dir).expect("postcodes load");
+    let index = cache::load_or_build(&source, &service.data, &service.locators, &cache_dir).expect("postcodes load");
     let cached = cache::cache_path(
         &cache_dir,
-        &cache::fingerprint(&source, &service.data, service.locator()),
+        &cache::fingerprint(&source, &service.data, &service.locators),
     );
 
     // Real postcodes in random order, written as users type them (lower case, no space).

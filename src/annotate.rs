@@ -99,7 +99,13 @@ pub fn annotate(
                     Err(_) => Err(Unmatched::Malformed),
                     Ok(pc) => index.get(&pc).ok_or(Unmatched::NotFound),
                 };
-                (text, found.map(|f| (f.areas.alliance(), f.areas.stp())))
+                (
+                    text,
+                    found.map(|f| {
+                        let at = f.areas.at(data.default_period);
+                        (at.alliance, at.footprint)
+                    }),
+                )
             }
             (By::Point { locator, .. }, (lon_col, Some(lat_col))) => {
                 let text = format!("{},{}", field(lon_col).trim(), field(lat_col).trim());

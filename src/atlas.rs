@@ -12,7 +12,7 @@ use crate::maplayers::MapLayers;
 use crate::model::{DataError, Dataset, Manifest};
 use crate::postcode::cache::{self, PostcodeLoadError};
 use crate::postcode::PostcodeIndex;
-use crate::views::LookupResult;
+use crate::views::{LookupResult, When};
 
 pub struct Atlas {
     /// Generation: 1 for the data loaded at start, +1 per reload.
@@ -122,7 +122,6 @@ impl Atlas {
             None => Manifest::for_dir(dir)?,
         };
         let (data, locators) = Self::index(dir, manifest, options.tolerance_m)?;
-        let locator = &locators[data.default_period];
         let mut postcodes = None;
         if let Some(p) = &options.postcodes {
             let default = data.manifest.postcodes.as_ref().map(|f| dir.join(f));
@@ -131,7 +130,7 @@ impl Atlas {
                 PostcodeSource::Default => default.clone().filter(|f| f.is_file()),
             };
             match source {
-                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, locator, &p.cache_dir)?),
+                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, &locators, &p.cache_dir)?),
                 None => tracing::warn!(
                     expected = %default.map(|f| f.display().to_string()).unwrap_or_else(|| "none in the manifest".into()),
                     "no postcode file in the data directory: serving without postcodes"
@@ -164,9 +163,40 @@ impl Atlas {
         &self.locators[self.data.default_period]
     }
 
-    /// Looks up a point already validated as finite and in WGS84 range.
+    /// Looks up a point already validated as finite and in WGS84 range, as of the default
+    /// date.
     pub fn lookup(&self, lon: f64, lat: f64) -> LookupResult<'_> {
-        let located = self.locator().locate(lon, lat);
-        self.data.lookup_result(lon, lat, &located, Some(&self.fragments))
+        self.lookup_at(lon, lat, &self.default_when())
+    }
+
+    /// What covered a point in every period.
+    pub fn timeline(&self, lon: f64, lat: f64) -> crate::views::Timeline<'_> {
+        let located = self.locators.iter().map(|l| l.locate(lon, lat));
+        self.data.timeline(lon, lat, located, Some(&self.fragments))
+    }
+
+    /// The default date's period and date.
+    pub fn default_when(&self) -> When {
+        When {
+            period: self.data.default_period,
+            as_of: self.data.manifest.default_date,
+            superseded_since: None,
+        }
+    }
+
+    /// A postcode's answer as of `when`.
+    pub fn postcode_result<'a>(
+        &'a self,
+        found: &crate::postcode::index::Found,
+        source: &'a str,
+        when: &When,
+    ) -> crate::views::PostcodeResult<'a> {
+        self.data.postcode_result(found, source, when, Some(&self.fragments))
+    }
+
+    /// Looks up a point as of `when`.
+    pub fn lookup_at(&self, lon: f64, lat: f64, when: &When) -> LookupResult<'_> {
+        let located = self.locators[when.period].locate(lon, lat);
+        self.data.lookup_result(lon, lat, when, &located, Some(&self.fragments))
     }
 }

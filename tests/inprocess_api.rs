@@ -304,12 +304,15 @@ async fn the_answer_has_the_documented_shape() {
     assert_eq!(
         lookup(12.0, 51.5).await,
         json!({"lon": 12.0, "lat": 51.5, "match": "contains", "distance_m": 0.0,
-               "alliance": {"code": VANGUARD, "name": "Synthetic Vanguard East", "kind": "national_cancer_vanguard"},
-               "stp": {"code": "E54900002", "name": "Synthetic North East"}, "country": "England"})
+               "alliance": {"code": VANGUARD, "name": "Synthetic Vanguard East", "kind": "national_cancer_vanguard", "edition": "SYNAL"},
+               "stp": {"code": "E54900002", "name": "Synthetic North East"},
+               "footprint": {"code": "E54900002", "name": "Synthetic North East", "kind": "stp", "edition": "SYNFP"},
+               "sub_area": {"code": "E38900002", "name": "NHS Synthetic North East Inland CCG", "kind": "ccg", "edition": "SYNSUB"},
+               "country": "England", "as_of": "2017-04-01"})
     );
     assert_eq!(
         lookup(11.0, 50.5).await["alliance"],
-        json!({"code": SOUTH, "name": "Synthetic Alliance South", "kind": "cancer_alliance"})
+        json!({"code": SOUTH, "name": "Synthetic Alliance South", "kind": "cancer_alliance", "edition": "SYNAL"})
     );
 }
 
@@ -707,7 +710,7 @@ async fn the_stps_with_their_alliances() {
     assert_eq!(split["bbox"], json!([10.0, 50.0, 11.5, 51.0]));
     assert_eq!(
         split["alliances"][1],
-        json!({"code": SOUTH, "name": "Synthetic Alliance South", "kind": "cancer_alliance"})
+        json!({"code": SOUTH, "name": "Synthetic Alliance South", "kind": "cancer_alliance", "edition": "SYNAL"})
     );
 }
 
@@ -802,8 +805,11 @@ async fn a_postcode_in_any_spelling() {
         assert_eq!(
             r.ok_json(),
             &json!({"postcode": "ZZ1 1AA", "lon": 10.2, "lat": 51.5, "country": "England",
-                    "alliance": {"code": WEST, "name": "Synthetic Alliance West", "kind": "cancer_alliance"},
+                    "alliance": {"code": WEST, "name": "Synthetic Alliance West", "kind": "cancer_alliance", "edition": "SYNAL"},
                     "stp": {"code": "E54900001", "name": "Synthetic North West"},
+                    "footprint": {"code": "E54900001", "name": "Synthetic North West", "kind": "stp", "edition": "SYNFP"},
+                    "sub_area": {"code": "E38900001", "name": "NHS Synthetic North West CCG", "kind": "ccg", "edition": "SYNSUB"},
+                    "as_of": "2017-04-01",
                     "source": SOURCE}),
             "{spelling}"
         );
@@ -981,7 +987,18 @@ async fn an_outcode_reports_its_areas_and_whether_it_straddles() {
                 {"code": "E54900003", "name": "Synthetic Split", "postcodes": 1, "share": 0.3333},
                 {"code": "E54900004", "name": "Synthetic South East", "postcodes": 1, "share": 0.3333},
             ],
+            "footprints": [
+                {"code": "E54900002", "name": "Synthetic North East", "kind": "stp", "postcodes": 1, "share": 0.3333},
+                {"code": "E54900003", "name": "Synthetic Split", "kind": "stp", "postcodes": 1, "share": 0.3333},
+                {"code": "E54900004", "name": "Synthetic South East", "kind": "stp", "postcodes": 1, "share": 0.3333},
+            ],
+            "sub_areas": [
+                {"code": "E38900002", "name": "NHS Synthetic North East Inland CCG", "kind": "ccg", "postcodes": 1, "share": 0.3333},
+                {"code": "E38900005", "name": "NHS Synthetic Split South CCG", "kind": "ccg", "postcodes": 1, "share": 0.3333},
+                {"code": "E38900006", "name": "NHS Synthetic South East CCG", "kind": "ccg", "postcodes": 1, "share": 0.3333},
+            ],
             "without_area": 0,
+            "as_of": "2017-04-01",
         })
     );
     // ZZ1: seven postcodes across every alliance, one (the lake) without an area.

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::body::{self, BulkRequest, ItemId, Json, Object};
 use super::error::{ApiError, Problem};
-use super::query::{NoParams, Point, PointParams, Query};
+use super::query::{when, DateParams, Point, PointParams, Query};
 use super::AppState;
 use crate::views::LookupResult;
 
@@ -16,13 +16,16 @@ use crate::views::LookupResult;
     params(PointParams),
     responses(
         (status = 200, description = "The areas covering the point", body = LookupResult),
-        (status = 400, description = "lon or lat missing, not a number, not finite or out of range; or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "lon or lat missing, not a number, not finite or out of range; date malformed or outside every edition held; or an unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn lookup_get(State(state): State<AppState>, Point(p): Point) -> Response {
+pub async fn lookup_get(State(state): State<AppState>, Point(p): Point) -> Result<Response, ApiError> {
     let atlas = state.atlas();
-    let result = atlas.lookup(p.lon.0, p.lat.0);
+    let result = match p.date {
+        None => atlas.lookup(p.lon.0, p.lat.0),
+        Some(_) => atlas.lookup_at(p.lon.0, p.lat.0, &when(&atlas.data, p.date)?),
+    };
     state.metrics.count_lookup(result.match_kind);
-    super::json_response(&result)
+    Ok(super::json_response(&result))
 }
 
 /// A bulk lookup: 1 to 1000 points.
@@ -71,25 +74,27 @@ pub struct BulkLookupResponse<'a> {
 
 /// The same lookup for 1 to 1000 points; results come back in request order.
 #[utoipa::path(post, path = "/api/v1/lookup", tag = "lookup",
+    params(DateParams),
     request_body = BulkLookupRequest,
     responses(
         (status = 200, description = "One result per point, in order", body = BulkLookupResponse),
-        (status = 400, description = "A query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "date malformed or outside every edition held, or an unknown query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 256 KiB or more than 1000 points", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body malformed; `pointer` names the item", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn lookup_post(
     State(state): State<AppState>,
-    Query(NoParams {}): Query<NoParams>,
+    Query(params): Query<DateParams>,
     Json(request): Json<BulkLookupRequest>,
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
+    let when = when(&atlas.data, params.date)?;
     let results = request
         .points
         .iter()
         .map(|p| {
-            let result = atlas.lookup(p.lon, p.lat);
+            let result = atlas.lookup_at(p.lon, p.lat, &when);
             state.metrics.count_lookup(result.match_kind);
             BulkLookupItem {
                 result,

@@ -8,6 +8,7 @@
 pub mod areas;
 pub mod body;
 pub mod boundaries;
+pub mod editions;
 pub mod error;
 pub mod extract;
 pub mod lookup;
@@ -111,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/config", get(web::config))
         .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
+        .route("/api/v1/editions", get(editions::list_editions))
+        .route("/api/v1/timeline", get(editions::timeline))
         .route("/api/v1/alliances", get(areas::list_alliances))
         .route("/api/v1/alliances/{code}", get(areas::get_alliance))
         .route("/api/v1/alliances/{code}/geometry", get(areas::alliance_geometry))
@@ -122,6 +125,10 @@ pub fn app(state: AppState) -> Router {
             get(postcodes::nearby_postcodes).post(postcodes::post_postcodes),
         )
         .route("/api/v1/postcodes/{postcode}", get(postcodes::get_postcode))
+        .route(
+            "/api/v1/postcodes/{postcode}/timeline",
+            get(postcodes::postcode_timeline),
+        )
         .route("/api/v1/outcodes/{outcode}", get(postcodes::get_outcode))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)

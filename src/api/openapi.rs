@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::query::{NoParams, Query};
-use super::{areas, boundaries, error, lookup, ops, postcodes, web, AppState};
+use super::{areas, boundaries, editions, error, lookup, ops, postcodes, web, AppState};
 use crate::model::Manifest;
 
 #[derive(OpenApi)]
@@ -18,6 +18,8 @@ use crate::model::Manifest;
         ops::healthz,
         lookup::lookup_get,
         lookup::lookup_post,
+        editions::list_editions,
+        editions::timeline,
         areas::list_alliances,
         areas::get_alliance,
         areas::alliance_geometry,
@@ -25,6 +27,7 @@ use crate::model::Manifest;
         areas::get_stp,
         areas::stp_geometry,
         postcodes::get_postcode,
+        postcodes::postcode_timeline,
         postcodes::post_postcodes,
         postcodes::nearby_postcodes,
         postcodes::get_outcode,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::body::{self, BulkRequest};
 use super::error::{ApiError, Problem};
 use super::extract::PathText;
-use super::query::{Lat, Limit, Lon, NoParams, Query, Radius};
+use super::query::{when, DateParam, DateParams, Lat, Limit, Lon, NoParams, Query, Radius};
 use super::AppState;
 use crate::atlas::Atlas;
 use crate::model::AllianceKind;
@@ -27,7 +27,7 @@ fn index(atlas: &Atlas) -> Result<&PostcodeIndex, ApiError> {
 }
 
 /// Finds one postcode, or says precisely why not.
-fn find(index: &PostcodeIndex, raw: &str) -> Result<Found, ApiError> {
+fn find<'a>(index: &'a PostcodeIndex, raw: &str) -> Result<Found<'a>, ApiError> {
     let shown: String = raw.chars().take(20).collect();
     let postcode = Postcode::parse(raw)
         .map_err(|e| ApiError::parameter("postcode", format!("{shown:?} is not a valid UK postcode: {e}")))?;
@@ -41,16 +41,41 @@ fn find(index: &PostcodeIndex, raw: &str) -> Result<Found, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("postcode {postcode} is not in {}", index.meta.source)))
 }
 
-/// Alliance and STP for one postcode (case and spaces are ignored).
+/// Alliance, footprint and sub-area for one postcode (case and spaces are ignored).
 #[utoipa::path(get, path = "/api/v1/postcodes/{postcode}", tag = "postcodes",
-    params(("postcode" = String, Path, example = "LS1 1AZ")),
+    params(("postcode" = String, Path, example = "LS1 1AZ"), DateParams),
     responses(
         (status = 200, body = PostcodeResult),
-        (status = 400, description = "Malformed postcode", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed postcode; date malformed or outside every edition held", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Well-formed but not in the data, or outside Great Britain (BT, GY, JE, IM)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_postcode(
+    State(state): State<AppState>,
+    PathText(raw): PathText,
+    Query(params): Query<DateParams>,
+) -> Result<Response, ApiError> {
+    let atlas = state.atlas();
+    let when = when(&atlas.data, params.date)?;
+    let index = index(&atlas)?;
+    let found = find(index, &raw)?;
+    Ok(super::json_response(&atlas.postcode_result(
+        &found,
+        &index.meta.source,
+        &when,
+    )))
+}
+
+/// A postcode's areas in every period of editions held, and what changed between them.
+#[utoipa::path(get, path = "/api/v1/postcodes/{postcode}/timeline", tag = "postcodes",
+    params(("postcode" = String, Path, example = "S40 1LL")),
+    responses(
+        (status = 200, body = crate::views::Timeline),
+        (status = 400, description = "Malformed postcode", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Well-formed but not in the data, or outside Great Britain", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn postcode_timeline(
     State(state): State<AppState>,
     PathText(raw): PathText,
     Query(NoParams {}): Query<NoParams>,
@@ -59,7 +84,7 @@ pub async fn get_postcode(
     let index = index(&atlas)?;
     let found = find(index, &raw)?;
     Ok(super::json_response(
-        &atlas.data.postcode_result(&found, &index.meta.source),
+        &atlas.data.postcode_timeline(&found, Some(&atlas.fragments)),
     ))
 }
 
@@ -99,10 +124,11 @@ impl BulkRequest for BulkPostcodeRequest {
 
 /// Up to 1000 postcodes; each item carries its own result or error, in request order.
 #[utoipa::path(post, path = "/api/v1/postcodes", tag = "postcodes",
+    params(DateParams),
     request_body = BulkPostcodeRequest,
     responses(
         (status = 200, body = BulkPostcodeResponse),
-        (status = 400, description = "A query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "date malformed or outside every edition held, or an unknown query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 256 KiB or more than 1000 postcodes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body malformed, or an item is not a string", body = Problem, content_type = "application/problem+json"),
@@ -110,10 +136,11 @@ impl BulkRequest for BulkPostcodeRequest {
     ))]
 pub async fn post_postcodes(
     State(state): State<AppState>,
-    Query(NoParams {}): Query<NoParams>,
+    Query(params): Query<DateParams>,
     body::Json(request): body::Json<BulkPostcodeRequest>,
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
+    let when = when(&atlas.data, params.date)?;
     let index = index(&atlas)?;
     let results = request
         .postcodes
@@ -121,7 +148,7 @@ pub async fn post_postcodes(
         .map(|query| match find(index, query) {
             Ok(found) => BulkPostcodeItem {
                 query,
-                result: Some(atlas.data.postcode_result(&found, &index.meta.source)),
+                result: Some(atlas.postcode_result(&found, &index.meta.source, &when)),
                 error: None,
             },
             Err(e) => BulkPostcodeItem {
@@ -141,11 +168,21 @@ pub async fn post_postcodes(
 pub struct AreaShare<'a> {
     code: &'a str,
     name: &'a str,
+    /// For alliances: `cancer_alliance` or `national_cancer_vanguard`; for footprints and
+    /// sub-areas: `stp`, `icb`, `ccg` or `sub_icb_location`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<AllianceKind>,
+    #[schema(value_type = Option<String>)]
+    kind: Option<ShareKind<'a>>,
     postcodes: u64,
     /// Fraction of the district's postcodes, 0 to 1.
     share: f64,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ShareKind<'a> {
+    Alliance(AllianceKind),
+    Area(&'a str),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -157,12 +194,20 @@ pub struct OutcodeResult<'a> {
     centroid: Centroid,
     /// True when the district's postcodes fall in more than one alliance.
     straddles_alliances: bool,
-    /// True when the district's postcodes fall in more than one STP.
+    /// True when the district's postcodes fall in more than one footprint.
     straddles_stps: bool,
     alliances: Vec<AreaShare<'a>>,
-    stps: Vec<AreaShare<'a>>,
-    /// Postcodes with no alliance (outside England, or beyond the tolerance).
+    /// The footprints when they are STPs (the 2017 shape); absent for ICB editions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stps: Option<Vec<AreaShare<'a>>>,
+    footprints: Vec<AreaShare<'a>>,
+    sub_areas: Vec<AreaShare<'a>>,
+    /// Postcodes with no alliance (outside England, beyond the tolerance, or no edition held).
     without_area: u64,
+    #[schema(value_type = String, example = "2017-04-01")]
+    as_of: chrono::NaiveDate,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notes: &'a [String],
 }
 
 #[derive(Serialize, ToSchema)]
@@ -171,9 +216,10 @@ pub struct Centroid {
     lat: f64,
 }
 
-/// A postcode district: centroid, count, and the alliances and STPs its postcodes fall in.
+/// A postcode district: centroid, count, and the alliances, footprints and sub-areas its
+/// postcodes fall in.
 #[utoipa::path(get, path = "/api/v1/outcodes/{outcode}", tag = "postcodes",
-    params(("outcode" = String, Path, example = "S40")),
+    params(("outcode" = String, Path, example = "S40"), DateParams),
     responses((status = 200, body = OutcodeResult),
               (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
               (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -181,9 +227,10 @@ pub struct Centroid {
 pub async fn get_outcode(
     State(state): State<AppState>,
     PathText(raw): PathText,
-    Query(NoParams {}): Query<NoParams>,
+    Query(params): Query<DateParams>,
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
+    let when = when(&atlas.data, params.date)?;
     let index = index(&atlas)?;
     let shown: String = raw.chars().take(20).collect();
     let outward = parse_outward(&raw)
@@ -199,49 +246,65 @@ pub async fn get_outcode(
         .outcode(&outward)
         .ok_or_else(|| ApiError::not_found(format!("no postcodes in district {name} in {}", index.meta.source)))?;
     let (mut n, mut sx, mut sy, mut without) = (0u64, 0.0, 0.0, 0u64);
-    let (mut by_alliance, mut by_stp) = (BTreeMap::<u16, u64>::new(), BTreeMap::<u16, u64>::new());
+    let mut counts: [BTreeMap<u16, u64>; 3] = Default::default();
     for f in postcodes {
         n += 1;
         sx += f.lon;
         sy += f.lat;
-        match f.areas.alliance() {
-            Some(a) => *by_alliance.entry(a).or_default() += 1,
-            None => without += 1,
+        let at = f.areas.at(when.period);
+        if at.alliance.is_none() {
+            without += 1;
         }
-        if let Some(s) = f.areas.stp() {
-            *by_stp.entry(s).or_default() += 1;
+        for (count, area) in counts.iter_mut().zip([at.alliance, at.footprint, at.sub_area]) {
+            if let Some(a) = area {
+                *count.entry(a).or_default() += 1;
+            }
         }
     }
     let data = &atlas.data;
+    let period = &data.periods[when.period];
     let share = |count: u64| (count as f64 / n as f64 * 1e4).round() / 1e4;
-    let mut alliances: Vec<AreaShare> = by_alliance
-        .iter()
-        .map(|(&a, &count)| {
-            let r = data.alliance_ref(a);
-            AreaShare {
-                code: r.code,
-                name: r.name,
-                kind: Some(r.kind),
-                postcodes: count,
-                share: share(count),
-            }
-        })
-        .collect();
-    let mut stps: Vec<AreaShare> = by_stp
-        .iter()
-        .map(|(&s, &count)| {
-            let r = data.stp_ref(s);
-            AreaShare {
-                code: r.code,
-                name: r.name,
-                kind: None,
-                postcodes: count,
-                share: share(count),
-            }
-        })
-        .collect();
-    alliances.sort_by(|a, b| b.postcodes.cmp(&a.postcodes).then(a.code.cmp(b.code)));
-    stps.sort_by(|a, b| b.postcodes.cmp(&a.postcodes).then(a.code.cmp(b.code)));
+    let shares = |counts: &BTreeMap<u16, u64>, edition: Option<usize>| -> Vec<AreaShare<'_>> {
+        let Some(e) = edition else { return vec![] };
+        let mut list: Vec<AreaShare> = counts
+            .iter()
+            .map(|(&i, &count)| {
+                let (code, name, kind) = match data.editions[e].spec.kind {
+                    crate::model::Kind::Alliance => {
+                        let r = data.alliance_ref_in(e, i);
+                        (r.code, r.name, Some(ShareKind::Alliance(r.kind)))
+                    }
+                    _ => {
+                        let r = data.area_ref(e, i);
+                        (r.code, r.name, Some(ShareKind::Area(r.kind)))
+                    }
+                };
+                AreaShare {
+                    code,
+                    name,
+                    kind,
+                    postcodes: count,
+                    share: share(count),
+                }
+            })
+            .collect();
+        list.sort_by(|a, b| b.postcodes.cmp(&a.postcodes).then(a.code.cmp(b.code)));
+        list
+    };
+    let alliances = shares(&counts[0], period.alliance);
+    let footprints = shares(&counts[1], period.footprint);
+    let is_stp = period
+        .footprint
+        .is_some_and(|e| data.editions[e].spec.area_kind.as_deref() == Some("stp"));
+    let stps = is_stp.then(|| {
+        shares(&counts[1], period.footprint)
+            .into_iter()
+            .map(|mut s| {
+                s.kind = None; // the 2017 shape
+                s
+            })
+            .collect()
+    });
     let round6 = |v: f64| (v * 1e6).round() / 1e6;
     Ok(Json(OutcodeResult {
         outcode: name,
@@ -251,10 +314,14 @@ pub async fn get_outcode(
             lat: round6(sy / n as f64),
         },
         straddles_alliances: alliances.len() > 1,
-        straddles_stps: stps.len() > 1,
+        straddles_stps: footprints.len() > 1,
         alliances,
         stps,
+        footprints,
+        sub_areas: shares(&counts[2], period.sub_area),
         without_area: without,
+        as_of: when.as_of,
+        notes: &period.notes,
     })
     .into_response())
 }
@@ -291,6 +358,9 @@ pub struct NearbyParams {
     /// 1 to 100 (default 10).
     #[param(value_type = Option<u32>)]
     limit: Option<Limit>,
+    /// The date to answer for, `YYYY-MM-DD` or `latest` (default: the 2017 configuration).
+    #[param(value_type = Option<String>)]
+    date: Option<DateParam>,
 }
 
 /// Postcodes nearest a point, within a radius, nearest first.
@@ -307,12 +377,13 @@ pub async fn nearby_postcodes(
     let radius = p.radius.map_or(500.0, |r| r.0);
     let limit = p.limit.map_or(10, |l| l.0);
     let atlas = state.atlas();
+    let when = when(&atlas.data, p.date)?;
     let index = index(&atlas)?;
     let results = index
         .nearest(lon, lat, radius, limit)
         .into_iter()
         .map(|(f, d)| NearbyPostcode {
-            result: atlas.data.postcode_result(&f, &index.meta.source),
+            result: atlas.postcode_result(&f, &index.meta.source, &when),
             distance_m: (d * 10.0).round() / 10.0,
         })
         .collect();

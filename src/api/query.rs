@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use crate::model::coordinates::{check_range, LAT_RANGE, LON_RANGE};
+use crate::model::dates::AsOf;
 
 /// Longest query string accepted; real queries are a few dozen bytes.
 pub const MAX_QUERY_LEN: usize = 2048;
@@ -284,6 +285,7 @@ impl PointParams {
         in_range.then_some(PointParams {
             lon: Lon(lon),
             lat: Lat(lat),
+            date: None,
         })
     }
 }
@@ -304,7 +306,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Point {
     }
 }
 
-/// `lon` and `lat`, both required.
+/// `lon` and `lat`, both required; `date` optional.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -315,6 +317,63 @@ pub struct PointParams {
     /// Latitude, WGS84 degrees (-90 to 90).
     #[param(value_type = f64, example = 53.7997)]
     pub lat: Lat,
+    /// The date to answer for, `YYYY-MM-DD`, or `latest` for the latest editions held
+    /// (without it: the 2017 configuration).
+    #[param(value_type = Option<String>, example = "2023-07-01")]
+    #[serde(default)]
+    pub date: Option<DateParam>,
+}
+
+/// `lon` and `lat`, both required, and nothing else.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointOnlyParams {
+    /// Longitude, WGS84 degrees (-180 to 180).
+    #[param(value_type = f64, example = -1.4214)]
+    pub lon: Lon,
+    /// Latitude, WGS84 degrees (-90 to 90).
+    #[param(value_type = f64, example = 53.2350)]
+    pub lat: Lat,
+}
+
+/// Only `date` (optional).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DateParams {
+    /// The date to answer for, `YYYY-MM-DD`, or `latest` for the latest editions held
+    /// (without it: the 2017 configuration).
+    #[param(value_type = Option<String>, example = "2023-07-01")]
+    #[serde(default)]
+    pub date: Option<DateParam>,
+}
+
+/// A `date` parameter: `YYYY-MM-DD` (a real calendar date) or `latest`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateParam(pub AsOf);
+
+impl<'de> Deserialize<'de> for DateParam {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = DateParam;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a date as YYYY-MM-DD or \"latest\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<DateParam, E> {
+                text.parse().map(DateParam).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The answers' date and period for an optional `date` parameter; a date on which no
+/// edition is held is a 400 naming `date`.
+pub fn when(data: &crate::model::Dataset, date: Option<DateParam>) -> Result<crate::views::When, ApiError> {
+    data.when(date.map(|d| d.0))
+        .map_err(|e| ApiError::parameter("date", e.to_string()))
 }
 
 #[cfg(test)]

@@ -22,10 +22,10 @@ pub fn run(args: ImportArgs) -> Result<(), Failure> {
     let atlas = load(&args.data, None)?;
     let source = &args.file;
     let out = args.out.clone().unwrap_or_else(|| source.with_extension("amp"));
-    let fp = cache::fingerprint(source, &atlas.data, atlas.locator());
+    let fp = cache::fingerprint(source, &atlas.data, &atlas.locators);
     let started = std::time::Instant::now();
     let (index, summary) =
-        import::import(source, &atlas.data, atlas.locator(), fp).map_err(|e| Failure::Data(e.to_string()))?;
+        import::import(source, &atlas.data, &atlas.locators, fp).map_err(|e| Failure::Data(e.to_string()))?;
     file::write(&index, &out).map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot write: {e}", out.display())))?;
     eprint!("{}", summary.table());
     eprintln!(

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::{load, postcode_index, print_json, DataArgs, Failure, PostcodeArgs};
 use crate::model::coordinates::{check_range, LAT_RANGE, LON_RANGE};
+use crate::model::dates::AsOf;
 use crate::postcode::Postcode;
 
 #[derive(Args, Debug)]
@@ -14,6 +15,9 @@ pub struct LookupArgs {
     pub lat: Option<f64>,
     #[arg(long, required_unless_present = "lon")]
     pub postcode: Option<String>,
+    /// The date to answer for, as YYYY-MM-DD, or "latest" (default: the 2017 configuration).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub date: Option<AsOf>,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -30,9 +34,13 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
                 check_range(v, range).map_err(|m| Failure::Usage(format!("--{name} {m}")))?;
             }
             let atlas = load(&args.data, None)?;
+            let when = atlas
+                .data
+                .when(args.date)
+                .map_err(|e| Failure::Usage(format!("--date: {e}")))?;
             // Without the pre-rendered fragments, so the pretty printer lays every object out.
-            let located = atlas.locator().locate(lon, lat);
-            print_json(&atlas.data.lookup_result(lon, lat, &located, None))
+            let located = atlas.locators[when.period].locate(lon, lat);
+            print_json(&atlas.data.lookup_result(lon, lat, &when, &located, None))
         }
         (_, _, Some(raw)) => {
             let pc =
@@ -42,8 +50,17 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
             let found = index
                 .get(&pc)
                 .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.meta.source)))?;
-            print_json(&atlas.data.postcode_result(&found, &index.meta.source))
+            let when = atlas
+                .data
+                .when(args.date)
+                .map_err(|e| Failure::Usage(format!("--date: {e}")))?;
+            print_json(&atlas.data.postcode_result(&found, &index.meta.source, &when, None))
         }
         _ => Err(Failure::Usage("give --lon and --lat, or --postcode".into())),
     }
+}
+
+/// `--date`: YYYY-MM-DD or `latest`.
+pub fn parse_date(text: &str) -> Result<AsOf, String> {
+    text.parse()
 }

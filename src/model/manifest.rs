@@ -85,6 +85,9 @@ pub struct LayerSpec {
     /// The edition's code, unique in the manifest (`CALNCV17`, `STP17`, …).
     pub edition: String,
     pub title: String,
+    /// What the areas are, in answers: `stp` or `icb` for footprints, `ccg` or
+    /// `sub_icb_location` for sub-areas (required for those two kinds).
+    pub area_kind: Option<String>,
     /// In force from this date (required for every kind but `country`).
     pub from: Option<NaiveDate>,
     /// A successor not held in this data took over on this date.
@@ -298,6 +301,9 @@ impl Manifest {
                 if until <= from {
                     return fail(format!("{at}: superseded_since {until} is not after from {from}"));
                 }
+            }
+            if matches!(l.kind, Kind::Footprint | Kind::SubArea) && l.area_kind.is_none() {
+                return fail(format!("{at}: a {} layer needs an area_kind", l.kind.as_str()));
             }
             if l.file.is_none() {
                 return fail(format!("{at}: a {} layer needs a file", l.kind.as_str()));

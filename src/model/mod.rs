@@ -5,6 +5,7 @@
 
 pub mod boundaries;
 pub mod coordinates;
+pub mod dates;
 mod error;
 pub mod manifest;
 pub mod membership;
@@ -68,7 +69,7 @@ pub enum AllianceKind {
 }
 
 impl AllianceKind {
-    fn of(code: &str) -> Self {
+    pub fn of(code: &str) -> Self {
         if code.starts_with("E57") {
             AllianceKind::NationalCancerVanguard
         } else {
@@ -154,6 +155,8 @@ pub struct Period {
     pub footprint_sub_areas: Option<Vec<Vec<u16>>>,
     /// Per sub-area, the alliances it lies in, ascending.
     pub sub_area_alliances: Option<Vec<Vec<u16>>>,
+    /// Why a kind has no edition in this period, one sentence per kind missing.
+    pub notes: Vec<String>,
 }
 
 impl Period {
@@ -363,6 +366,15 @@ impl Dataset {
         Ok(())
     }
 
+    /// Per period: how many alliances, footprints and sub-areas its editions have (0: none).
+    pub fn period_sizes(&self) -> Vec<[u16; 3]> {
+        let size = |e: Option<usize>| e.map_or(0, |e| self.editions[e].areas.len() as u16);
+        self.periods
+            .iter()
+            .map(|p| [size(p.alliance), size(p.footprint), size(p.sub_area)])
+            .collect()
+    }
+
     /// The period in force on `date`, if any.
     pub fn period_at(&self, date: NaiveDate) -> Option<usize> {
         self.periods.iter().position(|p| p.covers(date))
@@ -458,7 +470,47 @@ fn period(
         }
         any.then(|| out.into_iter().map(|s| s.into_iter().collect()).collect())
     };
+    let mut notes = Vec::new();
+    for kind in manifest::AREA_KINDS {
+        if spec.edition(kind).is_some() {
+            continue;
+        }
+        // The edition of this kind in force last before the period, if any.
+        let before = editions
+            .iter()
+            .filter(|e| e.spec.kind == kind && e.spec.from.is_some_and(|f| f < spec.from))
+            .max_by_key(|e| e.spec.from);
+        let first = editions
+            .iter()
+            .filter(|e| e.spec.kind == kind)
+            .filter_map(|e| e.spec.from)
+            .min();
+        // The first day of the next edition of this kind, if one is held.
+        let next = editions
+            .iter()
+            .filter(|e| e.spec.kind == kind)
+            .filter_map(|e| e.spec.from)
+            .filter(|f| *f > spec.from)
+            .min();
+        let to = next
+            .and_then(|n| n.pred_opt())
+            .map(|d| format!(" to {d}"))
+            .unwrap_or_default();
+        notes.push(match (before, first) {
+            (Some(b), _) => {
+                let gone = b.spec.superseded_since.unwrap_or(spec.from);
+                format!(
+                    "No {} edition is held from {gone}{to}: {} was superseded on {gone} by an edition this data does not hold.",
+                    kind.label(),
+                    b.spec.edition,
+                )
+            }
+            (None, Some(f)) => format!("No {} edition is held before {f}.", kind.label()),
+            (None, None) => format!("This data holds no {} edition.", kind.label()),
+        });
+    }
     Ok(Period {
+        notes,
         from: spec.from,
         until: spec.until,
         alliance,

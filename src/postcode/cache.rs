@@ -34,12 +34,12 @@ pub enum PostcodeLoadError {
 
 /// A stable fingerprint of what an import's result depends on: the source, every file the
 /// manifest names, the manifest itself and the import settings.
-pub fn fingerprint(source: &Path, data: &Dataset, locator: &Locator) -> String {
+pub fn fingerprint(source: &Path, data: &Dataset, locators: &[Locator]) -> String {
     let mut h = Sha256::new();
     h.update(format!(
         "format {} tolerance {}\n",
         file::FORMAT_VERSION,
-        locator.tolerance_m()
+        locators.first().map_or(0.0, Locator::tolerance_m)
     ));
     h.update(toml::to_string(data.manifest.as_ref()).unwrap_or_default());
     let dir = &data.dir;
@@ -60,14 +60,13 @@ pub fn fingerprint(source: &Path, data: &Dataset, locator: &Locator) -> String {
     h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks an index refers to the same alliance and STP codes, in the same order.
+/// Checks an index was built for the same periods and editions (by their sizes; the
+/// fingerprint in its name covers their content).
 pub fn check_matches(index: &PostcodeIndex, data: &Dataset, path: &Path) -> Result<(), PostcodeLoadError> {
-    let alliances: Vec<&str> = data.alliances.iter().map(|a| a.code.as_str()).collect();
-    let stps: Vec<&str> = data.stps.iter().map(|s| s.code.as_str()).collect();
-    if index.meta.alliances != alliances || index.meta.stps != stps {
+    if index.meta.period_sizes != data.period_sizes() {
         return Err(PostcodeLoadError::Mismatch {
             path: path.display().to_string(),
-            detail: "its alliance or STP codes differ from the loaded boundaries".into(),
+            detail: "its periods or editions differ from the loaded boundaries".into(),
         });
     }
     Ok(())
@@ -78,7 +77,7 @@ pub fn check_matches(index: &PostcodeIndex, data: &Dataset, path: &Path) -> Resu
 pub fn load_or_build(
     source: &Path,
     data: &Dataset,
-    locator: &Locator,
+    locators: &[Locator],
     cache_dir: &Path,
 ) -> Result<PostcodeIndex, PostcodeLoadError> {
     let started = Instant::now();
@@ -88,7 +87,7 @@ pub fn load_or_build(
         tracing::info!(path = %source.display(), postcodes = index.len(), ms = started.elapsed().as_millis() as u64, "postcode index loaded");
         return Ok(index);
     }
-    let fp = fingerprint(source, data, locator);
+    let fp = fingerprint(source, data, locators);
     let cached = cache_path(cache_dir, &fp);
     if cached.is_file() {
         match file::read(&cached) {
@@ -101,7 +100,7 @@ pub fn load_or_build(
         }
     }
     tracing::info!(source = %source.display(), cache = %cached.display(), "building the postcode index (first start; later starts read the cache)");
-    let (index, summary) = import::import(source, data, locator, fp)?;
+    let (index, summary) = import::import(source, data, locators, fp)?;
     file::write(&index, &cached).map_err(|source| PostcodeLoadError::Write {
         path: cached.display().to_string(),
         source,

@@ -14,11 +14,11 @@
 
 use std::path::Path;
 
-use super::index::{Areas, IndexMeta, PostcodeIndex, Record, COUNTRIES};
+use super::index::{Areas, IndexMeta, PeriodAreas, PostcodeIndex, Record, COUNTRIES};
 use super::parse::valid_outward;
 
 pub const MAGIC: &[u8; 8] = b"AMPCIDX\n";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexFileError {
@@ -58,6 +58,18 @@ pub fn encode(index: &PostcodeIndex) -> Vec<u8> {
         out.extend_from_slice(&r.areas.to_le_bytes());
         out.extend_from_slice(&r.lon.to_le_bytes());
         out.extend_from_slice(&r.lat.to_le_bytes());
+    }
+    // The areas table: per entry the country, then per period three indexes + 1 (0: none).
+    out.extend_from_slice(&(index.areas.len() as u32).to_le_bytes());
+    let periods = index.meta.period_sizes.len();
+    for a in &index.areas {
+        out.push(a.country);
+        for p in 0..periods {
+            let at = a.at(p);
+            for v in [at.alliance, at.footprint, at.sub_area] {
+                out.extend_from_slice(&v.map_or(0, |v| v + 1).to_le_bytes());
+            }
+        }
     }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -156,6 +168,42 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
             lat: i32::from_le_bytes([b[8], b[9], b[10], b[11]]),
         })
         .ok_or_else(short)?;
+    let area_count = c.u32().ok_or_else(short)? as usize;
+    let periods = meta.period_sizes.len();
+    let width = 1 + periods * 6;
+    let raw = c
+        .take(area_count.checked_mul(width).ok_or_else(short)?)
+        .ok_or_else(short)?;
+    let mut areas = Vec::with_capacity(area_count);
+    for chunk in raw.chunks_exact(width.max(1)) {
+        let value = |k: usize| match u16::from_le_bytes([chunk[1 + 2 * k], chunk[2 + 2 * k]]) {
+            0 => None,
+            v => Some(v - 1),
+        };
+        let mut entry = Areas {
+            country: chunk[0],
+            periods: Vec::with_capacity(periods),
+        };
+        for (p, sizes) in meta.period_sizes.iter().enumerate() {
+            let at = PeriodAreas {
+                alliance: value(3 * p),
+                footprint: value(3 * p + 1),
+                sub_area: value(3 * p + 2),
+            };
+            let fits = [at.alliance, at.footprint, at.sub_area]
+                .iter()
+                .zip(sizes)
+                .all(|(v, &size)| v.is_none_or(|v| v < size));
+            if !fits {
+                return Err(corrupt("area indexes out of range"));
+            }
+            entry.periods.push(at);
+        }
+        if entry.country as usize >= COUNTRIES.len() {
+            return Err(corrupt("country index out of range"));
+        }
+        areas.push(entry);
+    }
     if c.at != body.len() {
         return Err(corrupt("trailing bytes after the arrays"));
     }
@@ -182,16 +230,8 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
             return Err(corrupt("inward codes are out of order or out of range"));
         }
     }
-    let (alliances, stps) = (meta.alliances.len() as u16, meta.stps.len() as u16);
-    let bad_area = records.iter().any(|r| {
-        let a = Areas(r.areas);
-        a.alliance().is_some_and(|i| i >= alliances)
-            || a.stp().is_some_and(|i| i >= stps)
-            || a.country() as usize >= COUNTRIES.len()
-            || a.0 >> 14 != 0
-    });
-    if bad_area {
-        return Err(corrupt("area indexes out of range"));
+    if records.iter().any(|r| r.areas as usize >= areas.len()) {
+        return Err(corrupt("area numbers out of range"));
     }
     if records
         .iter()
@@ -199,7 +239,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
     {
         return Err(corrupt("coordinates out of range"));
     }
-    Ok(PostcodeIndex::from_parts(meta, outcodes, outcode_start, records))
+    Ok(PostcodeIndex::from_parts(meta, outcodes, outcode_start, records, areas))
 }
 
 #[cfg(test)]
@@ -244,11 +284,17 @@ mod tests {
         let e = decode("x", &encode(&idx)).unwrap_err().to_string();
         assert!(e.contains("out of order"), "{e}");
         let mut idx = sample();
-        idx.records[0].areas = Areas::new(Some(5), None, 1).0; // only 1 alliance
+        idx.areas[0].periods[0].alliance = Some(5); // the period has 1 alliance
         assert!(decode("x", &encode(&idx))
             .unwrap_err()
             .to_string()
             .contains("area indexes"));
+        let mut idx = sample();
+        idx.records[0].areas = 7; // there is 1 entry
+        assert!(decode("x", &encode(&idx))
+            .unwrap_err()
+            .to_string()
+            .contains("area numbers"));
     }
 
     proptest! {

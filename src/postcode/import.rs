@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::index::{country_index, Areas, Entry, IndexMeta, PostcodeIndex, COUNTRIES};
+use super::index::{country_index, Areas, Entry, IndexMeta, PeriodAreas, PostcodeIndex, COUNTRIES};
 use super::parse::Postcode;
 use crate::locate::Locator;
 use crate::model::Dataset;
@@ -116,12 +116,12 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Imports `path` (a Code-Point Open zip or an ONSPD/NSPL CSV), resolving each postcode
-/// through `locator` over `data`'s boundaries.
+/// Imports `path` (a Code-Point Open zip or an ONSPD/NSPL CSV), resolving each postcode in
+/// every period of `data` through that period's locator (`locators[p]`).
 pub fn import(
     path: &Path,
     data: &Dataset,
-    locator: &Locator,
+    locators: &[Locator],
     fingerprint: String,
 ) -> Result<(PostcodeIndex, ImportSummary), ImportError> {
     let name = path.display().to_string();
@@ -141,20 +141,15 @@ pub fn import(
     };
     summary.source = source.clone();
 
-    // The index packs area indexes into a few bits (see `Areas`): more areas would alias.
-    if data.alliances.len() > Areas::MAX_ALLIANCES || data.stps.len() > Areas::MAX_STPS {
-        return Err(ImportError::Format {
-            path: name,
-            problem: format!(
-                "the postcode index holds at most {} alliances and {} footprints; the data has {} and {}",
-                Areas::MAX_ALLIANCES,
-                Areas::MAX_STPS,
-                data.alliances.len(),
-                data.stps.len()
-            ),
-        });
-    }
-    locator.grid(); // a million lookups ahead: worth the grid
+    // A million lookups per period ahead: worth the grids (built side by side).
+    rayon::scope(|s| {
+        for l in locators {
+            s.spawn(move |_| {
+                l.grid();
+            });
+        }
+    });
+    let default = data.default_period;
     let bar = progress(rows.len() as u64, "resolving");
     let england = country_index(&data.manifest.home_country);
     let resolved: Vec<(Entry, Option<(bool, bool)>)> = rows
@@ -165,12 +160,23 @@ pub fn import(
                 Location::LonLat(lon, lat) => (lon, lat),
                 Location::Grid(e, n) => lonlat_bng::convert_osgb36_to_ll(e, n).ok()?,
             };
-            let (alliance, stp) = if row.country == england {
-                let hit = locator.locate(lon, lat);
-                (hit.alliance, hit.footprint)
+            // Outside England a postcode gets no English area, whatever the boundaries say.
+            let periods: Vec<PeriodAreas> = if row.country == england {
+                locators
+                    .iter()
+                    .map(|l| {
+                        let hit = l.locate(lon, lat);
+                        PeriodAreas {
+                            alliance: hit.alliance,
+                            footprint: hit.footprint,
+                            sub_area: hit.sub_area,
+                        }
+                    })
+                    .collect()
             } else {
-                (None, None)
+                vec![PeriodAreas::default(); locators.len()]
             };
+            let (alliance, stp) = periods.get(default).map_or((None, None), |p| (p.alliance, p.footprint));
             let agreement = match (&row.file_alliance, &row.file_stp) {
                 (Some(fa), Some(fs)) if row.country == england => Some((
                     alliance.is_some_and(|a| data.alliances[a as usize].code == *fa),
@@ -182,7 +188,10 @@ pub fn import(
                 postcode: row.postcode,
                 lon,
                 lat,
-                areas: Areas::new(alliance, stp, row.country),
+                areas: Areas {
+                    country: row.country,
+                    periods,
+                },
             };
             Some((entry, agreement))
         })
@@ -205,19 +214,24 @@ pub fn import(
     let meta = IndexMeta {
         source,
         fingerprint,
-        alliances: data.alliances.iter().map(|a| a.code.clone()).collect(),
-        stps: data.stps.iter().map(|s| s.code.clone()).collect(),
+        period_sizes: data.period_sizes(),
     };
-    let (index, duplicates) = PostcodeIndex::build(meta, entries);
+    let (index, duplicates) = PostcodeIndex::build(meta, entries).ok_or_else(|| ImportError::Format {
+        path: name.clone(),
+        problem: format!(
+            "the postcodes fall in more than {} distinct combinations of areas",
+            PostcodeIndex::MAX_AREAS
+        ),
+    })?;
     summary.skip_n("duplicate postcode", duplicates as u64);
     summary.imported = index.len() as u64;
     for r in index.records() {
-        let areas = Areas(r.areas);
+        let areas = &index.areas()[r.areas as usize];
         *summary
             .per_country
-            .entry(COUNTRIES[areas.country() as usize].1)
+            .entry(COUNTRIES[areas.country as usize].1)
             .or_default() += 1;
-        if areas.country() == england && areas.alliance().is_none() {
+        if areas.country == england && areas.at(default).alliance.is_none() {
             summary.england_unresolved += 1;
         }
     }

@@ -28,29 +28,29 @@ pub fn country_index(code: &str) -> u8 {
     COUNTRIES.iter().position(|(c, _)| *c == code).unwrap_or(0) as u8
 }
 
-/// Alliance, STP and country indexes packed in 16 bits:
-/// bits 0–5 STP + 1 (0 = none), 6–10 alliance + 1, 11–13 country.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Areas(pub u16);
+/// A postcode's areas in one period, as indexes into that period's editions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PeriodAreas {
+    pub alliance: Option<u16>,
+    pub footprint: Option<u16>,
+    pub sub_area: Option<u16>,
+}
+
+/// A postcode's country and its areas in every period. Every postcode of one face of the
+/// overlaid layers shares one, so the index stores each once and a postcode refers to it by
+/// number: every edition resolved at import, in the 12 bytes of a [`Record`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Areas {
+    /// Index into [`COUNTRIES`].
+    pub country: u8,
+    /// Per period of the data, in order.
+    pub periods: Vec<PeriodAreas>,
+}
 
 impl Areas {
-    /// Alliances and STPs the packing can tell apart (5 and 6 bits, 0 meaning none).
-    pub const MAX_ALLIANCES: usize = 0x1f;
-    pub const MAX_STPS: usize = 0x3f;
-
-    pub fn new(alliance: Option<u16>, stp: Option<u16>, country: u8) -> Self {
-        let stp = stp.map_or(0, |s| s + 1) & 0x3f;
-        let alliance = alliance.map_or(0, |a| a + 1) & 0x1f;
-        Areas(stp | alliance << 6 | ((country as u16) & 0x7) << 11)
-    }
-    pub fn stp(self) -> Option<u16> {
-        (self.0 & 0x3f).checked_sub(1)
-    }
-    pub fn alliance(self) -> Option<u16> {
-        ((self.0 >> 6) & 0x1f).checked_sub(1)
-    }
-    pub fn country(self) -> u8 {
-        ((self.0 >> 11) & 0x7) as u8
+    /// The areas in period `p` (none for a period the index does not know).
+    pub fn at(&self, p: usize) -> PeriodAreas {
+        self.periods.get(p).copied().unwrap_or_default()
     }
 }
 
@@ -61,13 +61,13 @@ pub struct IndexMeta {
     pub source: String,
     /// Fingerprint of the source file and boundaries this index was built from.
     pub fingerprint: String,
-    /// Alliance and STP codes, in the order the packed indexes refer to.
-    pub alliances: Vec<String>,
-    pub stps: Vec<String>,
+    /// Per period: how many alliances, footprints and sub-areas its editions have (0: none
+    /// held), which bounds the stored indexes.
+    pub period_sizes: Vec<[u16; 3]>,
 }
 
 /// One postcode as read from a source file, before indexing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub postcode: Postcode,
     pub lon: f64,
@@ -81,7 +81,7 @@ pub struct Entry {
 pub struct Record {
     /// [`Postcode::inward_key`].
     pub inward: u16,
-    /// [`Areas`] bits.
+    /// Index into the index's [`Areas`] table.
     pub areas: u16,
     /// Micro-degrees.
     pub lon: i32,
@@ -104,6 +104,8 @@ pub struct PostcodeIndex {
     /// `outcode_start[i]..outcode_start[i + 1]` are outcode `i`'s postcodes.
     pub(super) outcode_start: Vec<u32>,
     pub(super) records: Vec<Record>,
+    /// The distinct [`Areas`] the records refer to.
+    pub(super) areas: Vec<Areas>,
     /// Derived at load: sectors in order, and for each outcode where its sectors start.
     pub(super) sectors: Vec<Sector>,
     pub(super) outcode_sectors: Vec<u32>,
@@ -111,11 +113,11 @@ pub struct PostcodeIndex {
 
 /// A postcode found in the index.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Found {
+pub struct Found<'a> {
     pub postcode: Postcode,
     pub lon: f64,
     pub lat: f64,
-    pub areas: Areas,
+    pub areas: &'a Areas,
 }
 
 pub fn to_micro(deg: f64) -> i32 {
@@ -127,8 +129,12 @@ pub fn from_micro(v: i32) -> f64 {
 }
 
 impl PostcodeIndex {
+    /// Most distinct [`Areas`] an index can hold (a record refers to one by a `u16`).
+    pub const MAX_AREAS: usize = u16::MAX as usize;
+
     /// Builds the index; later duplicates of a postcode are dropped (the count is returned).
-    pub fn build(meta: IndexMeta, mut entries: Vec<Entry>) -> (Self, usize) {
+    /// `None` when the postcodes have more distinct areas than [`Self::MAX_AREAS`].
+    pub fn build(meta: IndexMeta, mut entries: Vec<Entry>) -> Option<(Self, usize)> {
         entries.sort_by_key(|e| (e.postcode.outward_bytes(), e.postcode.inward_key()));
         let before = entries.len();
         entries.dedup_by_key(|e| e.postcode);
@@ -136,20 +142,35 @@ impl PostcodeIndex {
         let mut outcodes = Vec::new();
         let mut outcode_start = Vec::new();
         let mut records = Vec::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
+        let mut areas: Vec<Areas> = Vec::new();
+        let mut numbers: std::collections::HashMap<Areas, u16> = std::collections::HashMap::new();
+        for (i, e) in entries.into_iter().enumerate() {
             if outcodes.last() != Some(&e.postcode.outward_bytes()) {
                 outcodes.push(e.postcode.outward_bytes());
                 outcode_start.push(i as u32);
             }
+            let number = match numbers.get(&e.areas) {
+                Some(&n) => n,
+                None if areas.len() < Self::MAX_AREAS => {
+                    let n = areas.len() as u16;
+                    numbers.insert(e.areas.clone(), n);
+                    areas.push(e.areas.clone());
+                    n
+                }
+                None => return None,
+            };
             records.push(Record {
                 inward: e.postcode.inward_key(),
-                areas: e.areas.0,
+                areas: number,
                 lon: to_micro(e.lon),
                 lat: to_micro(e.lat),
             });
         }
-        outcode_start.push(entries.len() as u32);
-        (Self::from_parts(meta, outcodes, outcode_start, records), duplicates)
+        outcode_start.push(records.len() as u32);
+        Some((
+            Self::from_parts(meta, outcodes, outcode_start, records, areas),
+            duplicates,
+        ))
     }
 
     /// Assembles an index from its stored parts, deriving the sector tables.
@@ -158,6 +179,7 @@ impl PostcodeIndex {
         outcodes: Vec<[u8; 4]>,
         outcode_start: Vec<u32>,
         records: Vec<Record>,
+        areas: Vec<Areas>,
     ) -> Self {
         let mut sectors: Vec<Sector> = Vec::new();
         let mut outcode_sectors = Vec::with_capacity(outcodes.len() + 1);
@@ -189,6 +211,7 @@ impl PostcodeIndex {
             outcodes,
             outcode_start,
             records,
+            areas,
             sectors,
             outcode_sectors,
         }
@@ -206,13 +229,23 @@ impl PostcodeIndex {
         self.records.is_empty()
     }
 
-    fn found(&self, outcode: usize, i: usize) -> Found {
+    /// The distinct areas the postcodes refer to.
+    pub fn areas(&self) -> &[Areas] {
+        &self.areas
+    }
+
+    fn found(&self, outcode: usize, i: usize) -> Found<'_> {
+        const NONE: &Areas = &Areas {
+            country: 0,
+            periods: Vec::new(),
+        };
         let r = &self.records[i];
         Found {
             postcode: Postcode::from_parts(self.outcodes[outcode], r.inward),
             lon: from_micro(r.lon),
             lat: from_micro(r.lat),
-            areas: Areas(r.areas),
+            // Decoding checks every record's number; `NONE` is never reached.
+            areas: self.areas.get(r.areas as usize).unwrap_or(NONE),
         }
     }
 
@@ -226,7 +259,7 @@ impl PostcodeIndex {
         self.sectors[s].first as usize..end
     }
 
-    pub fn get(&self, postcode: &Postcode) -> Option<Found> {
+    pub fn get(&self, postcode: &Postcode) -> Option<Found<'_>> {
         let o = self.outcode_position(&postcode.outward_bytes())?;
         let key = postcode.inward_key();
         let sectors = self.outcode_sectors[o] as usize..self.outcode_sectors[o + 1] as usize;
@@ -239,14 +272,14 @@ impl PostcodeIndex {
     }
 
     /// Every postcode of an outward code, in order.
-    pub fn outcode(&self, outward: &[u8; 4]) -> Option<impl Iterator<Item = Found> + '_> {
+    pub fn outcode(&self, outward: &[u8; 4]) -> Option<impl Iterator<Item = Found<'_>> + '_> {
         let o = self.outcode_position(outward)?;
         let range = self.outcode_start[o] as usize..self.outcode_start[o + 1] as usize;
         Some(range.map(move |i| self.found(o, i)))
     }
 
     /// Up to `limit` postcodes within `radius_m` metres of the point, nearest first.
-    pub fn nearest(&self, lon: f64, lat: f64, radius_m: f64, limit: usize) -> Vec<(Found, f64)> {
+    pub fn nearest(&self, lon: f64, lat: f64, radius_m: f64, limit: usize) -> Vec<(Found<'_>, f64)> {
         let metric = LocalMetric::at(lon, lat);
         let (dx, dy) = (metric.dx_deg(radius_m), metric.dy_deg(radius_m));
         let (x0, x1, y0, y1) = (
@@ -295,6 +328,7 @@ impl PostcodeIndex {
             + self.outcode_sectors.len() * 4
             + self.sectors.len() * std::mem::size_of::<Sector>()
             + self.records.len() * std::mem::size_of::<Record>()
+            + self.areas.iter().map(|a| 1 + a.periods.len() * 6).sum::<usize>()
     }
 }
 
@@ -306,14 +340,28 @@ pub(crate) mod tests {
         let meta = IndexMeta {
             source: "test".into(),
             fingerprint: "f".into(),
-            alliances: vec!["E56000003".into()],
-            stps: vec!["E54000005".into()],
+            period_sizes: vec![[1, 1, 0], [1, 1, 1]],
+        };
+        let leeds = Areas {
+            country: 1,
+            periods: vec![
+                PeriodAreas {
+                    alliance: Some(0),
+                    footprint: Some(0),
+                    sub_area: None,
+                },
+                PeriodAreas {
+                    alliance: Some(0),
+                    footprint: Some(0),
+                    sub_area: Some(0),
+                },
+            ],
         };
         let e = |pc: &str, lon, lat| Entry {
             postcode: Postcode::parse(pc).unwrap(),
             lon,
             lat,
-            areas: Areas::new(Some(0), Some(0), 1),
+            areas: leeds.clone(),
         };
         PostcodeIndex::build(
             meta,
@@ -325,20 +373,18 @@ pub(crate) mod tests {
                 e("LS1 1AZ", 0.0, 0.0),
             ],
         )
+        .unwrap()
         .0
     }
 
     #[test]
-    fn a_record_is_twelve_bytes() {
+    fn a_record_is_twelve_bytes_and_areas_are_shared() {
         assert_eq!(std::mem::size_of::<Record>(), 12);
-    }
-
-    #[test]
-    fn areas_pack_and_unpack() {
-        let a = Areas::new(Some(18), Some(43), 6);
-        assert_eq!((a.alliance(), a.stp(), a.country()), (Some(18), Some(43), 6));
-        let none = Areas::new(None, None, 2);
-        assert_eq!((none.alliance(), none.stp(), none.country()), (None, None, 2));
+        let idx = sample();
+        assert_eq!(idx.areas().len(), 1, "one face, one entry");
+        let f = idx.get(&Postcode::parse("S40 1LL").unwrap()).unwrap();
+        assert_eq!(f.areas.at(1).sub_area, Some(0));
+        assert_eq!(f.areas.at(9), PeriodAreas::default(), "a period it does not know");
     }
 
     #[test]
