@@ -24,8 +24,9 @@ pub struct Atlas {
     pub postcodes: Option<PostcodeIndex>,
     /// Area references pre-rendered as JSON, for the answers.
     pub fragments: crate::views::Fragments,
-    /// The map's boundary documents, built on first request (not on the start-up path).
-    map_layers: std::sync::OnceLock<MapLayers>,
+    /// The map's boundary documents per period, each built on first request (not on the
+    /// start-up path).
+    map_layers: Vec<std::sync::OnceLock<MapLayers>>,
 }
 
 /// Where the postcode index comes from.
@@ -109,10 +110,10 @@ impl Atlas {
         Atlas {
             version: 1,
             fragments: crate::views::Fragments::render(&data),
+            map_layers: (0..data.periods.len()).map(|_| std::sync::OnceLock::new()).collect(),
             data,
             locators,
             postcodes,
-            map_layers: std::sync::OnceLock::new(),
         }
     }
 
@@ -146,21 +147,28 @@ impl Atlas {
         self
     }
 
+    /// The default period's boundary documents.
     pub fn map_layers(&self) -> &MapLayers {
-        self.map_layers.get_or_init(|| {
-            let started = Instant::now();
-            let layers = MapLayers::build(&self.data);
-            tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                "map boundary documents built"
-            );
-            layers
-        })
+        self.map_layers_at(self.data.default_period)
     }
 
     /// The locator of the default period (the answers without a date).
     pub fn locator(&self) -> &Locator {
         &self.locators[self.data.default_period]
+    }
+
+    /// Period `period`'s boundary documents.
+    pub fn map_layers_at(&self, period: usize) -> &MapLayers {
+        self.map_layers[period].get_or_init(|| {
+            let started = Instant::now();
+            let layers = MapLayers::build(&self.data, period);
+            tracing::info!(
+                period,
+                ms = started.elapsed().as_millis() as u64,
+                "map boundary documents built"
+            );
+            layers
+        })
     }
 
     /// Looks up a point already validated as finite and in WGS84 range, as of the default

@@ -19,6 +19,9 @@ pub struct DetailParams {
     /// `overview` (default) or `full`.
     #[param(value_type = Option<String>)]
     detail: Option<DetailParam>,
+    /// The date whose editions to draw, `YYYY-MM-DD` or `latest` (default: 2017).
+    #[param(value_type = Option<String>)]
+    date: Option<super::query::DateParam>,
 }
 
 #[derive(Clone, Copy)]
@@ -45,7 +48,7 @@ impl<'de> Deserialize<'de> for DetailParam {
 /// loaded geometry. Alliance features carry their map colour. Strong ETag, gzip and brotli.
 #[utoipa::path(get, path = "/api/v1/boundaries/{layer}", tag = "map",
     params(
-        ("layer" = String, Path, description = "alliances.geojson, stps.geojson or countries.geojson"),
+        ("layer" = String, Path, description = "alliances.geojson, footprints.geojson (stps.geojson: the same) or countries.geojson"),
         DetailParams,
     ),
     responses(
@@ -63,13 +66,18 @@ pub async fn boundaries(
     let detail = params.detail.map_or(Detail::Overview, |d| d.0);
     let layer = match layer.as_str() {
         "alliances.geojson" => Layer::Alliances,
-        "stps.geojson" => Layer::Stps,
+        "stps.geojson" | "footprints.geojson" => Layer::Stps,
         "countries.geojson" => Layer::Countries,
         _ => {
             return Err(ApiError::not_found(
-                "boundary layers are alliances.geojson, stps.geojson and countries.geojson",
+                "boundary layers are alliances.geojson, footprints.geojson (or stps.geojson) and countries.geojson",
             ))
         }
     };
-    Ok(state.atlas().map_layers().document(layer, detail).respond(&headers))
+    let atlas = state.atlas();
+    let when = super::query::when(&atlas.data, params.date)?;
+    Ok(atlas
+        .map_layers_at(when.period)
+        .document(layer, detail)
+        .respond(&headers))
 }

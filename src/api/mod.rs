@@ -87,7 +87,7 @@ impl AppState {
         version
     }
 
-    /// Builds the lookup grid and the map's boundary documents in the background: neither
+    /// Builds the lookup grids and the map's boundary documents in the background: neither
     /// is needed to start serving (lookups take the exact path until the grid is ready).
     pub fn warm_up(&self) {
         warm_up(self.current.load_full());
@@ -96,8 +96,13 @@ impl AppState {
 
 fn warm_up(atlas: Arc<Atlas>) {
     std::thread::spawn(move || {
+        // The default period first: it answers requests without a date.
         atlas.locator().grid();
         atlas.map_layers();
+        use rayon::prelude::*;
+        atlas.locators.par_iter().for_each(|l| {
+            l.grid();
+        });
     });
 }
 

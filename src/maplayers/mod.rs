@@ -14,7 +14,7 @@ use std::fmt::Write;
 use geo::MultiPolygon;
 use serde_json::json;
 
-use crate::model::Dataset;
+use crate::model::{AllianceKind, Dataset};
 use asset::Asset;
 
 /// Douglas–Peucker tolerance for the overview, in degrees of latitude (about 170 m).
@@ -44,28 +44,45 @@ const CACHE: &str = "public, max-age=3600, must-revalidate";
 const GEOJSON: &str = "application/geo+json";
 
 impl MapLayers {
-    pub fn build(data: &Dataset) -> Self {
-        let alliances: Vec<&MultiPolygon<f64>> = data.alliances.iter().map(|a| &a.geometry).collect();
-        let stps: Vec<&MultiPolygon<f64>> = data.stps.iter().map(|s| &s.geometry).collect();
+    /// The documents of period `period`'s alliance and footprint editions (none where the
+    /// period holds no edition of a kind).
+    pub fn build(data: &Dataset, period: usize) -> Self {
+        let p = &data.periods[period];
+        let areas = |e: Option<usize>| e.map_or(&[][..], |e| &data.editions[e].areas[..]);
+        let (alliance_areas, footprint_areas) = (areas(p.alliance), areas(p.footprint));
+        let edition = |e: Option<usize>| e.map_or("", |e| data.editions[e].spec.edition.as_str());
+        let (alliance_edition, footprint_edition) = (edition(p.alliance), edition(p.footprint));
+        let footprint_kind = p
+            .footprint
+            .and_then(|e| data.editions[e].spec.area_kind.as_deref())
+            .unwrap_or("");
+        let alliances: Vec<&MultiPolygon<f64>> = alliance_areas.iter().map(|a| &a.geometry).collect();
+        let stps: Vec<&MultiPolygon<f64>> = footprint_areas.iter().map(|s| &s.geometry).collect();
         let countries: Vec<&MultiPolygon<f64>> = data.countries.iter().map(|c| &c.geometry).collect();
         let (together, countries_overview) = rayon::join(
             || simplify::simplify_together(&[alliances.clone(), stps.clone()], OVERVIEW_TOLERANCE),
             // The backdrop is decoration: coarser still.
             || simplify::simplify_together(std::slice::from_ref(&countries), OVERVIEW_TOLERANCE * 2.0),
         );
-        let colours: Vec<&'static str> = palette::assign(data.alliances.len(), &together.neighbours)
+        let colours: Vec<&'static str> = palette::assign(alliance_areas.len(), &together.neighbours)
             .into_iter()
             .map(|c| palette::PALETTE[c])
             .collect();
 
         let alliance_props = |i: usize| {
-            let a = &data.alliances[i];
-            json!({"code": a.code, "name": a.name, "kind": a.kind, "colour": colours[i]})
+            let a = &alliance_areas[i];
+            json!({"code": a.code, "name": a.name, "kind": AllianceKind::of(&a.code), "colour": colours[i],
+                   "edition": alliance_edition})
         };
         let stp_props = |i: usize| {
-            let s = &data.stps[i];
-            let alliances: Vec<&str> = s.alliances.iter().map(|&a| data.alliances[a].code.as_str()).collect();
-            json!({"code": s.code, "name": s.name, "alliances": alliances})
+            let s = &footprint_areas[i];
+            let linked = p.footprint_alliances.as_ref().map_or(&[][..], |l| &l[i][..]);
+            let alliances: Vec<&str> = linked
+                .iter()
+                .map(|&a| alliance_areas[a as usize].code.as_str())
+                .collect();
+            json!({"code": s.code, "name": s.name, "alliances": alliances, "kind": footprint_kind,
+                   "edition": footprint_edition})
         };
         let country_props = |i: usize| json!({"code": data.countries[i].code, "name": data.countries[i].name});
 
