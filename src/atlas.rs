@@ -27,6 +27,8 @@ pub struct Atlas {
     /// The map's boundary documents per period, each built on first request (not on the
     /// start-up path).
     map_layers: Vec<std::sync::OnceLock<MapLayers>>,
+    /// Every crosswalk between editions, computed on first use.
+    crosswalks: std::sync::OnceLock<crate::crosswalk::Crosswalks>,
 }
 
 /// Where the postcode index comes from.
@@ -111,6 +113,7 @@ impl Atlas {
             version: 1,
             fragments: crate::views::Fragments::render(&data),
             map_layers: (0..data.periods.len()).map(|_| std::sync::OnceLock::new()).collect(),
+            crosswalks: std::sync::OnceLock::new(),
             data,
             locators,
             postcodes,
@@ -150,6 +153,20 @@ impl Atlas {
     /// The default period's boundary documents.
     pub fn map_layers(&self) -> &MapLayers {
         self.map_layers_at(self.data.default_period)
+    }
+
+    /// Every crosswalk between editions (computed now if not yet: about a second).
+    pub fn crosswalks(&self) -> &crate::crosswalk::Crosswalks {
+        self.crosswalks.get_or_init(|| {
+            let started = Instant::now();
+            let c = crate::crosswalk::Crosswalks::compute(&self.data, &self.locators, self.postcodes.as_ref());
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                samples = c.samples,
+                "crosswalks computed"
+            );
+            c
+        })
     }
 
     /// The locator of the default period (the answers without a date).

@@ -9,6 +9,7 @@ pub mod annotate;
 pub mod api;
 pub mod atlas;
 pub mod cli;
+pub mod crosswalk;
 pub mod locate;
 pub mod maplayers;
 pub mod metrics;

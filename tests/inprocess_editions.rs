@@ -266,3 +266,63 @@ async fn postcodes_answer_for_a_date_and_have_timelines() {
     assert!(v.get("stps").is_none(), "ICB edition: no stps list");
     assert_eq!(v["sub_areas"], json!([]));
 }
+
+#[tokio::test]
+async fn crosswalks_carry_areas_across_editions() {
+    let v = get("/api/v1/crosswalk?kind=alliance&from=2017-04-01&to=2020-04-01")
+        .await
+        .ok_json()
+        .clone();
+    assert_eq!(v["from"], json!({"date": "2017-04-01", "edition": "SYNAL"}));
+    assert_eq!(v["to"], json!({"date": "2020-04-01", "edition": "SYNAL20"}));
+    let pairs: Vec<(&str, &str, f64, f64, f64)> = v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["from"]["code"].as_str().unwrap(),
+                p["to"]["code"].as_str().unwrap(),
+                p["area_share_of_from"].as_f64().unwrap(),
+                p["area_share_of_to"].as_f64().unwrap(),
+                p["postcode_share_of_from"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // Same shapes, the vanguard recoded: each alliance maps wholly onto one.
+    assert_eq!(
+        pairs,
+        [
+            ("E56900001", "E56900001", 1.0, 1.0, 1.0),
+            ("E56900002", "E56900002", 1.0, 1.0, 1.0),
+            ("E57900001", "E56900003", 1.0, 1.0, 1.0),
+        ]
+    );
+    // The other way round, and an edition with itself.
+    let back = get("/api/v1/crosswalk?kind=alliance&from=latest&to=2017-04-01").await;
+    assert_eq!(back.ok_json()["pairs"][2]["to"]["code"], "E57900001");
+    let same = get("/api/v1/crosswalk?kind=footprint&from=2017-04-01&to=2018-01-01").await;
+    assert_eq!(same.ok_json()["pairs"].as_array().unwrap().len(), 4);
+    for (query, param, says) in [
+        (
+            "kind=sub_area&from=2017-04-01&to=2020-04-01",
+            "to",
+            "no sub-area edition is held on 2020-04-01",
+        ),
+        (
+            "kind=ccg&from=2017-04-01&to=2020-04-01",
+            "kind",
+            "alliance, footprint or sub_area",
+        ),
+        ("kind=alliance&from=2017-04-01", "to", "required"),
+        (
+            "kind=alliance&from=2016-04-01&to=2020-04-01",
+            "from",
+            "no edition of this data is in force",
+        ),
+        ("kind=alliance&from=2017-04-01&to=2020-04-01&x=1", "x", "unknown"),
+    ] {
+        let r = get(&format!("/api/v1/crosswalk?{query}")).await;
+        assert_problem_says(&r, 400, Names::Parameter(param), says);
+    }
+}

@@ -103,6 +103,7 @@ fn warm_up(atlas: Arc<Atlas>) {
         atlas.locators.par_iter().for_each(|l| {
             l.grid();
         });
+        atlas.crosswalks();
     });
 }
 
@@ -119,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
         .route("/api/v1/editions", get(editions::list_editions))
         .route("/api/v1/timeline", get(editions::timeline))
+        .route("/api/v1/crosswalk", get(editions::crosswalk))
         .route("/api/v1/alliances", get(areas::list_alliances))
         .route("/api/v1/alliances/{code}", get(areas::get_alliance))
         .route("/api/v1/alliances/{code}/geometry", get(areas::alliance_geometry))

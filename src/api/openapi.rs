@@ -20,6 +20,7 @@ use crate::model::Manifest;
         lookup::lookup_post,
         editions::list_editions,
         editions::timeline,
+        editions::crosswalk,
         areas::list_alliances,
         areas::get_alliance,
         areas::alliance_geometry,

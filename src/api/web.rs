@@ -125,8 +125,9 @@ impl RenderedPages {
     }
 }
 
-/// The map page keeps its state in `?postcode=` or `?lon=&lat=` (read by the page's script);
-/// nothing else is expected. The server only checks the names.
+/// The map page keeps its state in `?postcode=` or `?lon=&lat=`, and the editions shown in
+/// `?date=` (read by the page's script, which falls back to the default date when it is not a
+/// held one); nothing else is expected. The server only checks the names.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
@@ -136,6 +137,8 @@ pub struct PageParams {
     _lon: Option<serde::de::IgnoredAny>,
     #[serde(rename = "lat")]
     _lat: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "date")]
+    _date: Option<serde::de::IgnoredAny>,
 }
 
 pub async fn index(State(state): State<AppState>, headers: HeaderMap, Query(_): Query<PageParams>) -> Response {
