@@ -326,3 +326,46 @@ async fn crosswalks_carry_areas_across_editions() {
         assert_problem_says(&r, 400, Names::Parameter(param), says);
     }
 }
+
+#[tokio::test]
+async fn footprints_and_sub_areas_of_a_date_with_parents_and_members() {
+    let v = get("/api/v1/footprints?date=2021-01-01").await.ok_json().clone();
+    assert_eq!(
+        (v["as_of"].as_str(), v["edition"].as_str()),
+        (Some("2021-01-01"), Some("SYNFP20"))
+    );
+    let split = &v["areas"][3];
+    assert_eq!(split["code"], "E54900005");
+    assert_eq!(split["kind"], "icb");
+    let parents: Vec<&str> = split["alliances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(parents, ["E56900001", "E56900002"], "the overlay's two alliances");
+    assert_eq!(split["sub_areas"], Value::Null, "no sub-area edition held then");
+    // 2017: a sub-area with its footprint and alliance; the footprint with its sub-areas.
+    let c = get("/api/v1/sub-areas/e38900005").await.ok_json().clone();
+    assert_eq!(c["footprint"]["code"], "E54900003");
+    assert_eq!(c["alliances"][0]["code"], "E56900002");
+    assert_eq!(c["kind"], "ccg");
+    let f = get("/api/v1/footprints/E54900003?date=2017-05-01")
+        .await
+        .ok_json()
+        .clone();
+    assert_eq!(f["sub_areas"].as_array().unwrap().len(), 2);
+    let a = get("/api/v1/alliances/E56900003?date=latest").await.ok_json().clone();
+    assert_eq!(a["footprints"][0]["code"], "E54900002");
+    assert_eq!(a["edition"], "SYNAL20");
+    // No sub-area edition in 2020; an unknown code; a bad date.
+    let r = get("/api/v1/sub-areas?date=2020-06-01").await;
+    assert_problem_says(&r, 404, Names::Nothing, "no sub-area edition is held for 2020-06-01");
+    let r = get("/api/v1/footprints/E54900003?date=2021-01-01").await;
+    assert_problem_says(&r, 404, Names::Nothing, "has code \"E54900003\"");
+    let r = get("/api/v1/footprints?date=soon").await;
+    assert_problem_says(&r, 400, Names::Parameter("date"), "YYYY-MM-DD");
+    // The v1 alliance list without a date is unchanged in shape.
+    let v1 = get("/api/v1/alliances").await.ok_json().clone();
+    assert!(v1["alliances"][0]["stps"].is_array());
+}

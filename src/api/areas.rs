@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
 use super::extract::PathText;
-use super::query::{NoParams, Query};
+use super::query::{DateParams, NoParams, Query};
 use super::AppState;
 use crate::model::{Alliance, AllianceKind, Dataset, Stp};
 use crate::views::AllianceRef;
@@ -159,32 +159,38 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// Every Cancer Alliance and National Cancer Vanguard (19 in 2017).
+/// Every Cancer Alliance and National Cancer Vanguard (19 in 2017). With `date`: the alliances
+/// of that date's edition in the dated shape (`{as_of, edition, areas: [DatedArea]}`).
 #[utoipa::path(get, path = "/api/v1/alliances", tag = "areas",
+    params(DateParams),
     responses((status = 200, body = AllianceList),
               (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_alliances(
-    State(state): State<AppState>,
-    Query(NoParams {}): Query<NoParams>,
-) -> Result<Response, ApiError> {
+pub async fn list_alliances(State(state): State<AppState>, Query(p): Query<DateParams>) -> Result<Response, ApiError> {
     let atlas = state.atlas();
     let data = &atlas.data;
+    if p.date.is_some() {
+        return super::dated_areas::list(data, p.date, crate::model::Kind::Alliance);
+    }
     let alliances = data.alliances.iter().map(|a| alliance_detail(data, a)).collect();
     Ok(Json(AllianceList { alliances }).into_response())
 }
 
 /// One alliance: its STPs (whole or partial, with the CCGs carrying a partial one) and CCGs.
+/// With `date`: the alliance of that date's edition in the dated shape (`DatedArea`).
 #[utoipa::path(get, path = "/api/v1/alliances/{code}", tag = "areas",
-    params(("code" = String, Path, example = "E56000006")),
+    params(("code" = String, Path, example = "E56000006"), DateParams),
     responses((status = 200, body = AllianceDetail),
               (status = 400, description = "An unknown query parameter, or a path segment over 64 bytes", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_alliance(
     State(state): State<AppState>,
     PathText(code): PathText,
-    Query(NoParams {}): Query<NoParams>,
+    Query(p): Query<DateParams>,
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
+    if p.date.is_some() {
+        return super::dated_areas::one(&atlas.data, p.date, crate::model::Kind::Alliance, &code);
+    }
     let a = find_alliance(&atlas.data, &code)?;
     Ok(Json(alliance_detail(&atlas.data, a)).into_response())
 }

@@ -8,6 +8,7 @@
 pub mod areas;
 pub mod body;
 pub mod boundaries;
+pub mod dated_areas;
 pub mod editions;
 pub mod error;
 pub mod extract;
@@ -124,6 +125,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alliances", get(areas::list_alliances))
         .route("/api/v1/alliances/{code}", get(areas::get_alliance))
         .route("/api/v1/alliances/{code}/geometry", get(areas::alliance_geometry))
+        .route("/api/v1/footprints", get(dated_areas::list_footprints))
+        .route("/api/v1/footprints/{code}", get(dated_areas::get_footprint))
+        .route("/api/v1/sub-areas", get(dated_areas::list_sub_areas))
+        .route("/api/v1/sub-areas/{code}", get(dated_areas::get_sub_area))
         .route("/api/v1/stps", get(areas::list_stps))
         .route("/api/v1/stps/{code}", get(areas::get_stp))
         .route("/api/v1/stps/{code}/geometry", get(areas::stp_geometry))

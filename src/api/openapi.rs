@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::query::{NoParams, Query};
-use super::{areas, boundaries, editions, error, lookup, ops, postcodes, web, AppState};
+use super::{areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, web, AppState};
 use crate::model::Manifest;
 
 #[derive(OpenApi)]
@@ -25,6 +25,10 @@ use crate::model::Manifest;
         areas::get_alliance,
         areas::alliance_geometry,
         areas::list_stps,
+        dated_areas::list_footprints,
+        dated_areas::get_footprint,
+        dated_areas::list_sub_areas,
+        dated_areas::get_sub_area,
         areas::get_stp,
         areas::stp_geometry,
         postcodes::get_postcode,
