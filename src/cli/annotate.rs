@@ -1,5 +1,6 @@
-//! `alliance-map annotate`: a CSV with alliance and STP columns appended, by its postcode
-//! column or by its longitude and latitude columns; unmatched rows reported on stderr.
+//! `alliance-map annotate`: a CSV with area columns appended (2017's alliance and STP, a
+//! date's areas with `--date`, every period's with `--timeline`), by its postcode column or
+//! by its longitude and latitude columns; unmatched rows reported on stderr.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{load, postcode_index, DataArgs, Failure, PostcodeArgs};
-use crate::annotate::{self, AnnotateError, By, Unmatched};
+use crate::annotate::{self, AnnotateError, By, Columns, Unmatched};
 use crate::atlas::Atlas;
 
 #[derive(Args, Debug)]
@@ -19,6 +20,14 @@ pub struct AnnotateArgs {
     pub lon_column: Option<String>,
     #[arg(long, value_name = "NAME", requires = "lon_column")]
     pub lat_column: Option<String>,
+    /// Answer for this date, YYYY-MM-DD or "latest": adds that date's alliance, footprint
+    /// and sub-area (default: the 2017 alliance and STP).
+    #[arg(long, value_name = "DATE", value_parser = super::lookup::parse_date, conflicts_with = "timeline")]
+    pub date: Option<crate::model::dates::AsOf>,
+    /// Add the alliance, footprint and sub-area of every period of editions held, each
+    /// column suffixed with the period's start date.
+    #[arg(long)]
+    pub timeline: bool,
     /// Output CSV (default: standard output).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -41,7 +50,7 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
         (None, Some(lon), Some(lat)) => By::Point {
             lon,
             lat,
-            locator: atlas.locator(),
+            locators: &atlas.locators,
         },
         _ => {
             return Err(Failure::Usage(
@@ -49,10 +58,27 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
             ))
         }
     };
-    annotate_csv(&atlas, &args.input, by, args.output.as_deref())
+    let columns = match (args.timeline, args.date) {
+        (true, _) => Columns::Timeline,
+        (false, None) => Columns::Default,
+        (false, Some(date)) => {
+            let when = atlas
+                .data
+                .when(Some(date))
+                .map_err(|e| Failure::Usage(format!("--date: {e}")))?;
+            Columns::Period(when.period)
+        }
+    };
+    annotate_csv(&atlas, &args.input, by, &columns, args.output.as_deref())
 }
 
-fn annotate_csv(atlas: &Atlas, input: &Path, by: By, output: Option<&Path>) -> Result<(), Failure> {
+fn annotate_csv(
+    atlas: &Atlas,
+    input: &Path,
+    by: By,
+    columns: &Columns,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
     let reader =
         std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
     let writer: Box<dyn Write> = match output {
@@ -67,6 +93,7 @@ fn annotate_csv(atlas: &Atlas, input: &Path, by: By, output: Option<&Path>) -> R
         std::io::BufWriter::with_capacity(1 << 16, writer),
         by,
         &atlas.data,
+        columns,
         |line, value, why| {
             reported += 1;
             if reported <= SHOWN {
