@@ -1,5 +1,9 @@
 // alliance-map: the public map. Plain JavaScript, no build step; MapLibre GL JS is served
 // by the binary from web/node_modules (CSP build: its worker is a same-origin file).
+//
+// State lives in the URL: `?postcode=` or `?lon=&lat=` (the answer), `?date=` (the period of
+// editions shown, absent for the default 2017 one) and `#alliance=CODE`. The map, the answer
+// and the URL always show the same period.
 "use strict";
 
 (function () {
@@ -9,9 +13,17 @@
   const resultEl = $("result");
   const errorEl = $("search-error");
   const listEl = $("alliance-list");
-  let alliances = []; // from /api/v1/alliances
-  let colours = {}; // code -> colour, from the boundary document
+  const announceEl = $("announce");
+  let alliances2017 = []; // from /api/v1/alliances: the 2017 alliances with their STPs and CCGs
+  let editions = null; // from /api/v1/editions
+  let period = null; // the period shown: {from, until, alliance, footprint, sub_area, notes?}
+  let shown = { alliances: [], footprints: [] }; // the period's areas, from its boundary documents
+  let place = null; // the current answer: {point:{lon,lat}} | {postcode} | {alliance: code}
+  let timeline = null; // {key, periods, superseded_since} for the current place
   let hoveredId = null;
+  let generation = 0; // bumped by every period switch, to drop stale drawings
+  let asked = 0; // bumped by every question, to drop stale answers
+  const documents = new Map(); // period start -> Promise of {alliances, footprints}
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
 
@@ -19,11 +31,12 @@
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
       if (k === "class") e.className = v;
       else if (k === "style") e.style.cssText = v;
-      else e.setAttribute(k, v);
+      else e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) if (c != null) e.append(c.nodeType ? c : String(c));
+    for (const c of children.flat(3)) if (c != null && c !== false) e.append(c.nodeType ? c : String(c));
     return e;
   }
 
@@ -49,11 +62,101 @@
     errorEl.textContent = "";
   }
 
-  function setUrl(search, hash) {
+  function announce(message) {
+    // Re-set even an identical message so that it is read again.
+    announceEl.textContent = "";
+    setTimeout(() => { announceEl.textContent = message; }, 50);
+  }
+
+  // ---- dates and words ---------------------------------------------------------
+  const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+  const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+  function parts(iso) {
+    const [y, m, d] = iso.split("-").map(Number);
+    return { y, m, d };
+  }
+  /// "1 April 2017"
+  function longDate(iso) {
+    const { y, m, d } = parts(iso);
+    return `${d} ${MONTHS[m - 1]} ${y}`;
+  }
+  /// "Apr 2017"
+  function shortMonth(iso) {
+    const { y, m } = parts(iso);
+    return `${MONTHS[m - 1].slice(0, 3)} ${y}`;
+  }
+  /// The day before `iso` (an exclusive end made inclusive).
+  function dayBefore(iso) {
+    const { y, m, d } = parts(iso);
+    return new Date(Date.UTC(y, m - 1, d) - 86400000).toISOString().slice(0, 10);
+  }
+  function spanText(from, until) {
+    return until ? `${longDate(from)} to ${longDate(dayBefore(until))}` : `${longDate(from)} onwards`;
+  }
+
+  function edition(code) {
+    return editions && editions.editions.find((e) => e.edition === code);
+  }
+
+  /// Plain words for a layer; `area` (or, without one, the edition) says which kind.
+  function layerWords(layer, area, editionCode, short) {
+    const kind = (area && area.kind) || (edition(editionCode) || {}).area_kind;
+    if (layer === "alliance") return kind === "national_cancer_vanguard" ? "National Cancer Vanguard" : "Cancer Alliance";
+    if (layer === "footprint") {
+      if (kind === "icb") return "Integrated Care Board";
+      if (kind === "stp") return short ? "STP" : "Sustainability and Transformation Partnership (STP)";
+      return short ? "STP or Integrated Care Board" : "Sustainability and Transformation Partnership or Integrated Care Board";
+    }
+    if (kind === "sub_icb_location") return "Sub-ICB Location";
+    if (kind === "ccg") return short ? "CCG" : "Clinical Commissioning Group (CCG)";
+    return short ? "CCG or Sub-ICB Location" : "Clinical Commissioning Group or Sub-ICB Location";
+  }
+
+  function footprintPlural(p) {
+    const kind = (edition(p.footprint) || {}).area_kind;
+    return kind === "icb" ? "Integrated Care Boards" : "STP footprints";
+  }
+
+  function isDefault(p) {
+    return !editions || p.from === editions.periods[0].from;
+  }
+  function isLatest(p) {
+    return editions && p.from === editions.periods[editions.periods.length - 1].from;
+  }
+
+  /// The period holding `date` (YYYY-MM-DD or "latest"), or null.
+  function periodOf(date) {
+    if (!editions) return null;
+    const list = editions.periods;
+    if (date === "latest") return list[list.length - 1];
+    if (!ISO.test(date || "")) return null;
+    return list.find((p) => p.from <= date && (!p.until || date < p.until)) || null;
+  }
+
+  /// When the latest held editions stopped being current, if known.
+  function supersededSince() {
+    const last = editions.periods[editions.periods.length - 1];
+    const dates = ["alliance", "footprint", "sub_area"].map((k) => (edition(last[k]) || {}).superseded_since).filter(Boolean).sort();
+    return dates[0] || last.until || null;
+  }
+
+  // ---- the URL ---------------------------------------------------------------------
+  function writeUrl(push) {
     const url = new URL(window.location.href);
-    url.search = search ? "?" + new URLSearchParams(search).toString() : "";
-    url.hash = hash ? hash : "";
-    history.replaceState(null, "", url);
+    const search = new URLSearchParams();
+    if (place && place.postcode) search.set("postcode", place.postcode);
+    if (place && place.point) {
+      search.set("lon", place.point.lon.toFixed(5));
+      search.set("lat", place.point.lat.toFixed(5));
+    }
+    if (period && !isDefault(period)) search.set("date", period.from);
+    const text = search.toString();
+    url.search = text ? "?" + text : "";
+    url.hash = place && place.alliance ? "alliance=" + place.alliance : "";
+    if (url.href === window.location.href) return;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
   }
 
   // ---- the map -------------------------------------------------------------
@@ -69,15 +172,17 @@
   map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 600, customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") }));
   map.getCanvas().setAttribute("aria-label", "Interactive map; the list of alliances beside it carries the same information.");
 
+  const EMPTY = { type: "FeatureCollection", features: [] };
+
   function addLayers(config) {
     if (config.basemap) {
       map.addSource("basemap", { type: "raster", tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution || "" });
       map.addLayer({ id: "basemap", type: "raster", source: "basemap" });
     }
     map.addSource("countries", { type: "geojson", data: "/api/v1/boundaries/countries.geojson" });
-    map.addSource("alliances", { type: "geojson", data: "/api/v1/boundaries/alliances.geojson", promoteId: "code" });
-    map.addSource("stps", { type: "geojson", data: "/api/v1/boundaries/stps.geojson", promoteId: "code" });
-    map.addSource("pick", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addSource("alliances", { type: "geojson", data: EMPTY, promoteId: "code" });
+    map.addSource("stps", { type: "geojson", data: EMPTY, promoteId: "code" });
+    map.addSource("pick", { type: "geojson", data: EMPTY });
     if (!config.basemap) {
       map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f2efe9", "fill-outline-color": "#9a9a9a" } });
     }
@@ -91,6 +196,7 @@
     map.addLayer({ id: "alliance-line", type: "line", source: "alliances", paint: { "line-color": "#3a3a3a", "line-width": 1.2 } });
     map.addLayer({
       id: "stp-line", type: "line", source: "stps",
+      layout: { visibility: $("toggle-stps").checked ? "visible" : "none" },
       paint: { "line-color": "#1b1b1b", "line-width": 0.8, "line-dasharray": [3, 2] },
     });
     map.addLayer({
@@ -111,17 +217,169 @@
 
   function mark(lon, lat) {
     const src = map.getSource("pick");
-    if (src) src.setData({ type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }] });
+    if (src) src.setData(lon == null ? EMPTY : { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }] });
+  }
+
+  function bboxOf(geometry) {
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (typeof c[0] === "number") {
+        if (c[0] < b[0]) b[0] = c[0];
+        if (c[1] < b[1]) b[1] = c[1];
+        if (c[0] > b[2]) b[2] = c[0];
+        if (c[1] > b[3]) b[3] = c[1];
+      } else for (const x of c) walk(x);
+    };
+    walk(geometry.coordinates);
+    return b;
+  }
+
+  /// The alliance and footprint boundaries in force on `date`.
+  function fetchDocuments(date) {
+    const get = (layer) => fetch(`/api/v1/boundaries/${layer}.geojson?date=${date}`).then((r) => {
+      if (!r.ok) throw { kind: "http", status: r.status, detail: `The boundaries in force on ${date} could not be loaded.` };
+      return r.json();
+    }, () => { throw { kind: "network", detail: "The alliance-map service is not responding." }; });
+    const docs = Promise.all([get("alliances"), get("footprints")]).then(([alliances, footprints]) => ({ alliances, footprints }));
+    docs.catch(() => {}); // handled by whoever awaits it
+    return docs;
+  }
+
+  // The boundaries the URL asks for are fetched at once, while the map and the editions load.
+  let early = (() => {
+    const d = new URLSearchParams(window.location.search).get("date") || "2017-04-01";
+    return ISO.test(d) || d === "latest" ? { date: d, docs: fetchDocuments(d) } : null;
+  })();
+
+  /// The boundary documents of a period, fetched once.
+  function documentsOf(p) {
+    if (!documents.has(p.from)) {
+      const fits = early && (early.date === "latest" ? isLatest(p) : p.from <= early.date && early.date < p.until);
+      const docs = fits ? early.docs : fetchDocuments(p.from);
+      if (fits) early = null;
+      docs.catch(() => documents.delete(p.from));
+      documents.set(p.from, docs);
+    }
+    return documents.get(p.from);
+  }
+
+  /// Resolves once the map has drawn the alliances just set.
+  function drawn() {
+    return new Promise((resolve) => {
+      const onData = (e) => {
+        if (e.sourceId === "alliances" && e.isSourceLoaded) {
+          map.off("sourcedata", onData);
+          map.once("idle", resolve);
+        }
+      };
+      map.on("sourcedata", onData);
+    });
+  }
+
+  // ---- the edition switch ---------------------------------------------------------
+  function buildEditionSwitch() {
+    const choices = $("edition-choices");
+    choices.replaceChildren(...editions.periods.map((p, i) => {
+      const id = `edition-${p.from}`;
+      const latest = isLatest(p);
+      return el("div", { class: "choice" },
+        el("input", { type: "radio", name: "edition", id, value: p.from }),
+        el("label", { for: id },
+          shortMonth(p.from),
+          latest ? " (latest held)" : i === 0 ? " (first)" : null,
+          el("span", { class: "visually-hidden" }, `, in force until ${longDate(dayBefore(p.until))}`)));
+    }));
+    choices.addEventListener("change", (e) => {
+      if (e.target.name === "edition") switchPeriod(periodOf(e.target.value), { push: true, announce: true });
+    });
+    const since = supersededSince();
+    $("edition-latest").textContent = since
+      ? `The latest boundaries held here are those in force from ${longDate(editions.latest)}. They were replaced on ${longDate(since)} by newer editions (Cancer Alliances from April 2024, Integrated Care Boards from 2024) that this map does not hold yet.`
+      : `The latest boundaries held here are those in force from ${longDate(editions.latest)}.`;
+    $("editions").hidden = false;
+    $("editions").addEventListener("submit", (e) => e.preventDefault());
+  }
+
+  function periodSummary(p) {
+    const names = ["alliance", "footprint", "sub_area"].map((k) => p[k] && edition(p[k])).filter(Boolean).map((e) => e.title);
+    const span = spanText(p.from, p.until);
+    const missing = p.sub_area ? "" : " No CCG or Sub-ICB Location boundaries are held for these dates.";
+    const latest = isLatest(p) ? ` These are the latest held; they were replaced on ${longDate(supersededSince())}.` : "";
+    return `Showing the boundaries in force from ${span}: ${names.join("; ")}.${missing}${latest}`;
+  }
+
+  /// Shows period `p`: its boundaries on the map, its list of alliances, the answer asked again for it.
+  async function switchPeriod(p, opts = {}) {
+    if (!p) return;
+    const mine = ++generation;
+    period = p;
+    timings.period = p.from;
+    const radio = $(`edition-${p.from}`);
+    if (radio) radio.checked = true;
+    $("edition-summary").textContent = periodSummary(p);
+    writeUrl(opts.push);
+    let docs;
+    try {
+      docs = await documentsOf(p);
+    } catch (e) {
+      if (mine === generation) showError(e.detail || "The boundaries could not be loaded.");
+      return;
+    }
+    if (mine !== generation && period !== p) return;
+    shown = {
+      alliances: docs.alliances.features.map((f) => ({ ...f.properties, bbox: bboxOf(f.geometry) })),
+      footprints: docs.footprints.features.map((f) => f.properties),
+    };
+    if (hoveredId) map.setFeatureState({ source: "alliances", id: hoveredId }, { hover: false });
+    hoveredId = null;
+    const done = drawn();
+    map.getSource("alliances").setData(docs.alliances);
+    map.getSource("stps").setData(docs.footprints);
+    const nA = shown.alliances.length;
+    const nF = shown.footprints.length;
+    const ed = edition(p.alliance);
+    $("map").setAttribute("aria-label", `Map of England's ${nA} Cancer Alliances and ${nF} ${footprintPlural(p)}, as in force from ${spanText(p.from, p.until)}. The same information is in the list beside the map.`);
+    $("list-title").textContent = `The ${nA} Cancer Alliances${ed ? ` (${ed.title.replace(/^.*\(/, "").replace(/\)$/, "")} edition)` : ""}`;
+    $("toggle-stps-text").textContent = footprintPlural(p);
+    buildList();
+    const reask = place && opts.reask !== false;
+    const answered = reask ? ask(place, { focus: false, fly: false, quiet: true }) : Promise.resolve(null);
+    if (!place) select(null);
+    await done;
+    if (period !== p) return;
+    document.body.dataset.drawn = p.from;
+    if (!timings.drawn) {
+      timings.drawn = performance.now();
+      document.body.dataset.ready = "true";
+    }
+    const said = await answered;
+    if (opts.announce && period === p) {
+      announce(`The map now shows the boundaries in force from ${spanText(p.from, p.until)}: ${nA} Cancer Alliances and ${nF} ${footprintPlural(p)}.${said ? " " + said : ""}`);
+    }
   }
 
   // ---- the result panel ----------------------------------------------------
-  function allianceDetails(code) {
-    const a = alliances.find((x) => x.code === code);
+  /// The 2017 details (STPs and CCGs) from /api/v1/alliances.
+  function allianceDetails2017(code) {
+    const a = alliances2017.find((x) => x.code === code);
     if (!a) return null;
     const stps = el("ul", {}, a.stps.map((s) =>
       el("li", {}, `${s.name} (${s.code})`, s.whole ? null : el("span", { class: "partial" }, " — partly: ", s.ccgs.map((c) => c.name).join(", ")))));
     const ccgs = el("details", {}, el("summary", {}, `${a.ccgs.length} CCGs`), el("ul", {}, a.ccgs.map((c) => el("li", {}, `${c.name} (${c.code})`))));
     return [el("h3", {}, "Its STP footprints"), stps, ccgs];
+  }
+
+  /// An alliance's footprints in the period shown, from the footprint boundaries.
+  function allianceDetails(code) {
+    if (period && isDefault(period) && alliances2017.some((x) => x.code === code)) return allianceDetails2017(code);
+    const name = (c) => (shown.alliances.find((a) => a.code === c) || { name: c }).name;
+    const mine = shown.footprints.filter((f) => (f.alliances || []).includes(code));
+    if (!mine.length) return null;
+    return [
+      el("h3", {}, `Its ${footprintPlural(period)}`),
+      el("ul", {}, mine.map((f) => el("li", {}, `${f.name} (${f.code})`,
+        f.alliances.length > 1 ? el("span", { class: "partial" }, " — partly; the rest is in ", f.alliances.filter((c) => c !== code).map(name).join(", ")) : null))),
+    ];
   }
 
   function kindText(kind) {
@@ -130,68 +388,197 @@
 
   /// Replaces the panel's content; `parts` may nest arrays and hold nulls.
   function panel(...parts) {
-    resultEl.replaceChildren(...parts.flat(2).filter((p) => p != null));
+    resultEl.replaceChildren(...parts.flat(3).filter((p) => p != null));
   }
 
-  function showAnswer(title, answer) {
+  function areaText(area) {
+    return `${area.name} (${area.code})`;
+  }
+
+  function answerBody(title, answer) {
+    const asOf = answer.as_of || (period && period.from);
+    const heading = el("p", { class: "codes" }, title, asOf ? ` — as at ${longDate(asOf)}` : null);
+    const notes = (answer.notes || []).map((n) => el("li", {}, n));
+    const superseded = answer.superseded_since
+      ? el("p", { class: "note" }, `These boundaries were replaced on ${longDate(answer.superseded_since)} by newer editions that this map does not hold.`)
+      : null;
     if (!answer.alliance) {
       const where = answer.country && answer.country !== "England" ? ` It is in ${answer.country}.` : "";
-      panel(el("p", { class: "codes" }, title), el("h2", { id: "result-alliance" }, "Outside England's Cancer Alliances"),
-        el("p", {}, `No Cancer Alliance or STP covers this place.${where} Cancer Alliances cover England only.`));
+      return [heading, el("h2", { id: "result-alliance" }, "Outside England's Cancer Alliances"),
+        el("p", {}, `No Cancer Alliance, STP or Integrated Care Board covers this place.${where} Cancer Alliances cover England only.`)];
+    }
+    const a = answer.alliance;
+    const fp = answer.footprint || (answer.stp ? { ...answer.stp, kind: "stp" } : null);
+    const sub = answer.sub_area;
+    return [
+      heading,
+      el("h2", { id: "result-alliance" }, a.name),
+      el("p", {}, `${kindText(a.kind)} ${a.code}`),
+      el("dl", { class: "areas" },
+        el("dt", {}, layerWords("footprint", fp, period && period.footprint)),
+        el("dd", {}, fp ? [el("strong", { id: "result-stp" }, fp.name), ` (${fp.code})`] : "None held for this date"),
+        el("dt", {}, layerWords("sub_area", sub, period && period.sub_area)),
+        el("dd", { id: "result-sub-area" }, sub ? areaText(sub) : "None held for this date")),
+      answer.match === "nearest" ? el("p", { class: "help" }, `Just outside the mapped boundary (${Math.round(answer.distance_m)} m); nearest area shown.`) : null,
+      notes.length ? el("ul", { class: "notes" }, notes) : null,
+      superseded,
+    ];
+  }
+
+  /// One line of a period in the timeline: what happened to `layer` since the period before.
+  function changeLine(layer, prev, cur, p) {
+    const label = layerWords(layer, cur || prev, p[layer], true);
+    const line = (tag, ...text) => el("li", {}, tag ? el("strong", { class: "tag" }, tag) : null, tag ? " " : null, `${label}: `, ...text);
+    if (!prev && !cur) return null;
+    if (!cur) return line("Not held", "no boundaries held for these dates");
+    if (!prev) return line("Changed", areaText(cur));
+    if (prev.code !== cur.code) {
+      if (prev.name === cur.name) return line("New code", `${cur.name}, now ${cur.code} (was ${prev.code})`);
+      return line("Changed", `${areaText(cur)}, was ${areaText(prev)}`);
+    }
+    if (prev.name !== cur.name) return line("Renamed", `${areaText(cur)}, was called ${prev.name}`);
+    return null;
+  }
+
+  const LAYERS = ["alliance", "footprint", "sub_area"];
+
+  function timelineView(t) {
+    const ps = t.periods;
+    if (!ps.length) return null;
+    if (ps.every((q) => !q.alliance)) {
+      return el("p", { class: "help", id: "timeline" }, "No Cancer Alliance covers this place in any edition held (April 2017 to March 2024).");
+    }
+    const alliancesChanged = ps.filter((q, i) => i > 0 && (q.alliance && q.alliance.code) !== (ps[i - 1].alliance && ps[i - 1].alliance.code));
+    const summary = alliancesChanged.length
+      ? `Its Cancer Alliance changed ${alliancesChanged.length === 1 ? "once" : alliancesChanged.length + " times"}: on ${alliancesChanged.map((q) => longDate(q.from)).join(" and ")}.`
+      : `Its Cancer Alliance stayed the same from ${longDate(ps[0].from)} to ${longDate(dayBefore(ps[ps.length - 1].until))}.`;
+    const seenNotes = new Set();
+    const items = ps.map((q, i) => {
+      const current = period && q.from === period.from;
+      const lines = i === 0
+        ? LAYERS.map((k) => q[k] ? el("li", {}, `${layerWords(k, q[k], q[k] && q[k].edition, true)}: ${areaText(q[k])}`) : el("li", {}, `${layerWords(k, null, null, true)}: none held`))
+        : LAYERS.map((k) => changeLine(k, ps[i - 1][k], q[k], q)).filter(Boolean);
+      const notes = (q.notes || []).filter((n) => !seenNotes.has(n));
+      notes.forEach((n) => seenNotes.add(n));
+      return el("li", { class: current ? "period current" : "period", "aria-current": current ? "true" : null },
+        el("p", { class: "when" },
+          el("button", { type: "button", class: "linkish", "data-date": q.from, "aria-label": `${spanText(q.from, q.until)}: show on the map` }, spanText(q.from, q.until)),
+          current ? el("span", { class: "shown" }, " (shown on the map)") : null),
+        el("ul", { class: "lines" }, lines.length ? lines : el("li", {}, "No change.")),
+        notes.map((n) => el("p", { class: "help" }, n)));
+    });
+    const list = el("ol", { class: "timeline" }, items);
+    list.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-date]");
+      if (b) switchPeriod(periodOf(b.dataset.date), { push: true, announce: true });
+    });
+    return el("section", { id: "timeline", "aria-labelledby": "timeline-title" },
+      el("h3", { id: "timeline-title" }, "This place in every edition"),
+      el("p", {}, summary),
+      t.superseded_since ? el("p", { class: "help" }, `Editions from ${longDate(t.superseded_since)} on are not held.`) : null,
+      list);
+  }
+
+  /// A sentence for the live region about an answer.
+  function spoken(answer, t) {
+    const asOf = answer.as_of ? ` as at ${longDate(answer.as_of)}` : "";
+    if (!answer.alliance) return `Outside England's Cancer Alliances${asOf}.`;
+    const changes = t ? t.periods.filter((q, i) => i > 0 && (q.alliance && q.alliance.code) !== (t.periods[i - 1].alliance && t.periods[i - 1].alliance.code)).length : 0;
+    const history = t ? ` Its Cancer Alliance changed ${changes === 0 ? "no times" : changes === 1 ? "once" : changes + " times"} between 2017 and 2024; the timeline follows the answer.` : "";
+    return `${answer.alliance.name}, ${kindText(answer.alliance.kind)} ${answer.alliance.code}${asOf}.${history}`;
+  }
+
+  function showAnswer(title, answer, t, opts) {
+    panel(answerBody(title, answer), t ? timelineView(t) : null, answer.alliance ? allianceDetails(answer.alliance.code) : null);
+    select(answer.alliance ? answer.alliance.code : null);
+    if (opts.focus) resultEl.focus({ preventScroll: true });
+    const said = spoken(answer, t);
+    if (!opts.quiet) announce(said);
+    return said;
+  }
+
+  function showAlliance(code, opts) {
+    const a = shown.alliances.find((x) => x.code === code);
+    if (!a) {
+      const name = (alliances2017.find((x) => x.code === code) || {}).name;
+      panel(el("h2", { id: "result-alliance" }, name || code),
+        el("p", {}, `${name ? `${name} (${code})` : code} is not a Cancer Alliance in the boundaries in force from ${spanText(period.from, period.until)}.`),
+        el("p", {}, "Choose another date above, or see ", el("a", { href: "#changes" }, "what changed between two dates"), "."));
       select(null);
-    } else {
-      const a = answer.alliance;
-      panel(
-        el("p", { class: "codes" }, title),
-        el("h2", { id: "result-alliance" }, a.name),
-        el("p", {}, `${kindText(a.kind)} ${a.code}`),
-        el("p", {}, "STP footprint: ", el("strong", { id: "result-stp" }, answer.stp.name), ` (${answer.stp.code})`),
-        answer.match === "nearest" ? el("p", { class: "help" }, `Just outside the mapped boundary (${Math.round(answer.distance_m)} m); nearest area shown.`) : null,
-        allianceDetails(a.code));
-      select(a.code);
+      return `${code} is not a Cancer Alliance on these dates.`;
     }
-    resultEl.focus({ preventScroll: true });
-  }
-
-  function showAlliance(code, fly) {
-    const a = alliances.find((x) => x.code === code);
-    if (!a) return;
-    clearError();
-    panel(el("h2", { id: "result-alliance" }, a.name), el("p", {}, `${kindText(a.kind)} ${a.code}`), allianceDetails(code));
+    panel(el("h2", { id: "result-alliance" }, a.name), el("p", {}, `${kindText(a.kind)} ${a.code}`),
+      el("p", { class: "codes" }, `Boundaries in force from ${spanText(period.from, period.until)}`), allianceDetails(code));
     select(code);
-    setUrl(null, "alliance=" + code);
-    if (fly) map.fitBounds([[a.bbox[0], a.bbox[1]], [a.bbox[2], a.bbox[3]]], { padding: 30, duration: 600 });
-    resultEl.focus({ preventScroll: true });
+    if (opts.fly) map.fitBounds([[a.bbox[0], a.bbox[1]], [a.bbox[2], a.bbox[3]]], { padding: 30, duration: 600 });
+    if (opts.focus) resultEl.focus({ preventScroll: true });
+    const said = `${a.name}, ${kindText(a.kind)} ${a.code}.`;
+    if (!opts.quiet) announce(said);
+    return said;
   }
 
-  // ---- lookups ---------------------------------------------------------------
-  async function lookupPoint(lon, lat, fly) {
+  // ---- questions -------------------------------------------------------------
+  /// The date asked for: the period's start, or "latest" for the latest (whose answers then say
+  /// since when they are superseded).
+  function dateParam() {
+    if (!period) return "";
+    return isLatest(period) ? "date=latest" : `date=${period.from}`;
+  }
+
+  /// Asks `q` for the period shown and shows the answer; resolves to the sentence announced.
+  async function ask(q, opts) {
+    const mine = ++asked;
+    const p = period;
     clearError();
+    if (q.alliance) {
+      place = q;
+      writeUrl(false);
+      return showAlliance(q.alliance, opts);
+    }
     try {
-      const answer = await getJson(`/api/v1/lookup?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}`);
+      let answer;
+      let title;
+      let key;
+      let timelineUrl;
+      if (q.point) {
+        const { lon, lat } = q.point;
+        key = `point:${lon.toFixed(6)},${lat.toFixed(6)}`;
+        timelineUrl = `/api/v1/timeline?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}`;
+        const tl = timeline && timeline.key === key ? Promise.resolve(timeline) : getJson(timelineUrl).then((t) => ({ ...t, key })).catch(() => null);
+        [answer] = await Promise.all([getJson(`/api/v1/lookup?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}&${dateParam()}`), tl.then((t) => { timeline = t; })]);
+        title = `Point ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+      } else {
+        answer = await getJson(`/api/v1/postcodes/${encodeURIComponent(q.postcode)}?${dateParam()}`);
+        key = `postcode:${answer.postcode}`;
+        if (!timeline || timeline.key !== key) {
+          timeline = await getJson(`/api/v1/postcodes/${encodeURIComponent(answer.postcode)}/timeline`).then((t) => ({ ...t, key })).catch(() => null);
+        }
+        title = `Postcode ${answer.postcode}`;
+      }
+      if (mine !== asked || period !== p) return null;
+      const lon = q.point ? q.point.lon : answer.lon;
+      const lat = q.point ? q.point.lat : answer.lat;
+      place = q.point ? q : { postcode: answer.postcode };
       mark(lon, lat);
-      if (fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 8.5), duration: 600 });
-      setUrl({ lon: lon.toFixed(5), lat: lat.toFixed(5) });
-      showAnswer(`Point ${lat.toFixed(5)}, ${lon.toFixed(5)}`, answer);
+      if (opts.fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 8.5), duration: 600 });
+      writeUrl(false);
+      return showAnswer(title, answer, timeline && timeline.key === key ? timeline : null, opts);
     } catch (e) {
-      showError(e.detail || "Something went wrong.");
+      if (mine !== asked) return null;
+      if (q.postcode && e.kind === "http" && e.status === 400 && /postcode/i.test(e.detail || "")) showError(`That doesn't look like a UK postcode. ${e.detail}`);
+      else if (q.postcode && e.kind === "http" && e.status === 404) showError(`We couldn't find that postcode. ${e.detail}`);
+      else if (q.postcode && e.kind === "http" && e.status === 503) showError("Postcode search is not available on this server; click the map instead.");
+      else showError(e.detail || "Something went wrong.");
+      return null;
     }
   }
 
-  async function lookupPostcode(text) {
-    clearError();
-    try {
-      const answer = await getJson(`/api/v1/postcodes/${encodeURIComponent(text)}`);
-      mark(answer.lon, answer.lat);
-      map.flyTo({ center: [answer.lon, answer.lat], zoom: Math.max(map.getZoom(), 8.5), duration: 600 });
-      setUrl({ postcode: answer.postcode });
-      showAnswer(`Postcode ${answer.postcode}`, answer);
-    } catch (e) {
-      if (e.kind === "http" && e.status === 400) showError(`That doesn't look like a UK postcode. ${e.detail}`);
-      else if (e.kind === "http" && e.status === 404) showError(`We couldn't find that postcode. ${e.detail}`);
-      else if (e.kind === "http" && e.status === 503) showError("Postcode search is not available on this server; click the map instead.");
-      else showError(e.detail || "Something went wrong.");
-    }
+  function lookupPoint(lon, lat, fly) {
+    return ask({ point: { lon, lat } }, { focus: true, fly });
+  }
+
+  function lookupPostcode(text) {
+    return ask({ postcode: text }, { focus: true, fly: true });
   }
 
   /// Two numbers: "lat, lon" when the first looks like a UK latitude, else "lon, lat".
@@ -232,11 +619,14 @@
 
   // ---- the alliance list (the text alternative to the map) -------------------
   function buildList() {
-    listEl.replaceChildren(...alliances.map((a) => {
-      const b = el("button", { type: "button", "data-code": a.code, "aria-current": "false" },
-        el("span", { class: "swatch", style: `background:${colours[a.code] || "#ddd"}`, "aria-hidden": "true" }),
+    const current = place && place.alliance;
+    listEl.replaceChildren(...shown.alliances.map((a) => {
+      const b = el("button", { type: "button", "data-code": a.code, "aria-current": String(a.code === current) },
+        el("span", { class: "swatch", style: `background:${a.colour || "#ddd"}`, "aria-hidden": "true" }),
         el("span", {}, a.name));
-      b.addEventListener("click", () => showAlliance(a.code, true));
+      b.addEventListener("click", () => {
+        ask({ alliance: a.code }, { focus: true, fly: true });
+      });
       b.addEventListener("keydown", (e) => {
         const items = [...listEl.querySelectorAll("button")];
         const i = items.indexOf(b);
@@ -247,25 +637,230 @@
     }));
   }
 
-  // ---- start -------------------------------------------------------------------
-  async function restoreFromUrl() {
-    const params = new URLSearchParams(window.location.search);
-    const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-    if (params.get("postcode")) {
-      $("q").value = params.get("postcode");
-      await lookupPostcode(params.get("postcode"));
-    } else if (params.get("lon") && params.get("lat")) {
-      const [lon, lat] = [parseFloat(params.get("lon")), parseFloat(params.get("lat"))];
-      if (Number.isFinite(lon) && Number.isFinite(lat)) await lookupPoint(lon, lat, true);
-    } else if (hash.get("alliance")) {
-      showAlliance(hash.get("alliance"), true);
+  // ---- what changed between two editions ------------------------------------------
+  const KIND_WORDS = {
+    alliance: { plural: "Cancer Alliances", one: "Cancer Alliance" },
+    footprint: { plural: "STPs and Integrated Care Boards", one: "area" },
+    sub_area: { plural: "CCGs and Sub-ICB Locations", one: "area" },
+  };
+  /// Shares below this (of both areas) are slivers from redrawn coastlines and generalisation.
+  const NOISE = 0.005;
+  /// A pair is part of a split, merger or recoding when it holds at least this share of either area.
+  const MAJOR = 0.1;
+
+  function editionsOfKind(kind) {
+    return editions.editions.filter((e) => e.kind === kind).sort((a, b) => a.from.localeCompare(b.from));
+  }
+
+  function fillCompareDates() {
+    const kind = $("compare-kind").value;
+    const list = editionsOfKind(kind);
+    const option = (e) => el("option", { value: e.from }, `${spanText(e.from, e.until)} — ${e.title}`);
+    const before = [$("compare-from").value, $("compare-to").value];
+    $("compare-from").replaceChildren(...list.map(option));
+    $("compare-to").replaceChildren(...list.map(option));
+    const has = (v) => list.some((e) => e.from === v);
+    const inForce = period && period[kind] ? edition(period[kind]) : null;
+    $("compare-from").value = has(before[0]) ? before[0] : list[0].from;
+    $("compare-to").value = has(before[1]) ? before[1] : inForce && inForce.from !== list[0].from ? inForce.from : list[list.length - 1].from;
+  }
+
+  function percent(v) {
+    if (v == null) return null;
+    if (v >= 0.995 && v < 1) return "over 99%";
+    if (v > 0 && v < 0.01) return "under 1%";
+    return `${Math.round(v * 100)}%`;
+  }
+
+  function shares(pair, side) {
+    const area = percent(pair[`area_share_of_${side}`]);
+    const postcodes = percent(pair[`postcode_share_of_${side}`]);
+    return postcodes ? `${area} of its area, ${postcodes} of its postcodes` : `${area} of its area`;
+  }
+
+  /// Groups the crosswalk's pairs into what happened: splits, mergers, recodings, renamings,
+  /// boundary moves, unchanged areas.
+  function classify(pairs) {
+    const big = (q) => Math.max(q.area_share_of_from, q.area_share_of_to, q.postcode_share_of_from || 0, q.postcode_share_of_to || 0);
+    const major = pairs.filter((q) => q.area_share_of_from >= MAJOR || q.area_share_of_to >= MAJOR);
+    const minor = pairs.filter((q) => !major.includes(q) && big(q) >= NOISE && q.from.code !== q.to.code);
+    // Components of the major pairs (union-find over "f:CODE" and "t:CODE").
+    const parent = new Map();
+    const find = (x) => { while (parent.get(x) !== x) x = parent.get(x); return x; };
+    const add = (x) => { if (!parent.has(x)) parent.set(x, x); };
+    for (const q of major) {
+      const [a, b] = [`f:${q.from.code}`, `t:${q.to.code}`];
+      add(a); add(b);
+      parent.set(find(a), find(b));
+    }
+    const groups = new Map();
+    for (const q of major) {
+      const root = find(`f:${q.from.code}`);
+      if (!groups.has(root)) groups.set(root, []);
+      groups.get(root).push(q);
+    }
+    const touched = new Set(minor.flatMap((q) => [`f:${q.from.code}`, `t:${q.to.code}`]));
+    const out = { split: [], merged: [], reorganised: [], recoded: [], renamed: [], moved: minor, unchanged: [] };
+    for (const g of groups.values()) {
+      const froms = [...new Map(g.map((q) => [q.from.code, q.from])).values()];
+      const tos = [...new Map(g.map((q) => [q.to.code, q.to])).values()];
+      if (froms.length === 1 && tos.length === 1) {
+        const [f, t] = [froms[0], tos[0]];
+        if (f.code !== t.code) out.recoded.push(g[0]);
+        else if (f.name !== t.name) out.renamed.push(g[0]);
+        else out.unchanged.push({ area: t, moved: touched.has(`f:${f.code}`) || touched.has(`t:${t.code}`) });
+      } else if (froms.length === 1) out.split.push({ from: froms[0], pairs: g });
+      else if (tos.length === 1) out.merged.push({ to: tos[0], pairs: g });
+      else out.reorganised.push({ froms, tos, pairs: g });
+    }
+    const byName = (a, b) => a.localeCompare(b);
+    out.split.sort((a, b) => byName(a.from.name, b.from.name));
+    out.merged.sort((a, b) => byName(a.to.name, b.to.name));
+    out.recoded.sort((a, b) => byName(a.from.name, b.from.name));
+    out.unchanged.sort((a, b) => byName(a.area.name, b.area.name));
+    out.moved.sort((a, b) => big(b) - big(a));
+    return out;
+  }
+
+  function changesView(body) {
+    const words = KIND_WORDS[body.kind] || KIND_WORDS.alliance;
+    const from = edition(body.from.edition) || { title: body.from.edition };
+    const to = edition(body.to.edition) || { title: body.to.edition };
+    const heading = el("h3", { id: "compare-title" }, `${from.title} → ${to.title}`);
+    if (body.from.edition === body.to.edition) {
+      return [heading, el("p", {}, `Both dates use the same edition (${body.from.edition}): nothing changed.`)];
+    }
+    const c = classify(body.pairs);
+    const kept = c.unchanged.filter((u) => !u.moved);
+    const adjusted = c.unchanged.filter((u) => u.moved);
+    const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    const summary = [
+      c.split.length && count(c.split.length, "split", "splits"),
+      c.merged.length && count(c.merged.length, "merger", "mergers"),
+      c.reorganised.length && count(c.reorganised.length, "reorganised group", "reorganised groups"),
+      c.recoded.length && count(c.recoded.length, "new code", "new codes"),
+      c.renamed.length && count(c.renamed.length, "renaming", "renamings"),
+      c.moved.length && count(c.moved.length, "smaller boundary move", "smaller boundary moves"),
+      count(kept.length + adjusted.length, "kept its code", "kept their codes"),
+    ].filter(Boolean).join(", ");
+    const items = [];
+    for (const s of c.split) {
+      items.push(el("li", { "data-change": "split", "data-from": s.from.code },
+        el("strong", {}, "Split: "), `${areaText(s.from)} became `,
+        s.pairs.map((q, i) => [i ? (i === s.pairs.length - 1 ? " and " : ", ") : "", `${areaText(q.to)} (${shares(q, "from")})`]), "."));
+    }
+    for (const m of c.merged) {
+      items.push(el("li", { "data-change": "merged", "data-to": m.to.code },
+        el("strong", {}, "Merged: "), m.pairs.map((q, i) => [i ? (i === m.pairs.length - 1 ? " and " : ", ") : "", areaText(q.from)]),
+        ` became ${areaText(m.to)} (`, m.pairs.map((q, i) => [i ? "; " : "", `${q.from.name}: ${shares(q, "to")}`]), ")."));
+    }
+    for (const r of c.reorganised) {
+      items.push(el("li", { "data-change": "reorganised" },
+        el("strong", {}, "Redrawn: "), `${r.froms.map((a) => a.name).join(", ")} became ${r.tos.map((a) => a.name).join(", ")}:`,
+        el("ul", {}, r.froms.map((f) => {
+          const mine = r.pairs.filter((q) => q.from.code === f.code);
+          return el("li", { "data-from": f.code }, `${areaText(f)} → `,
+            mine.map((q, i) => [i ? "; " : "", `${areaText(q.to)}: ${shares(q, "from")}`]));
+        }))));
+    }
+    for (const q of c.recoded) {
+      items.push(el("li", { "data-change": "recoded", "data-from": q.from.code, "data-to": q.to.code },
+        el("strong", {}, "New code: "), `${areaText(q.from)} became ${q.from.name === q.to.name ? q.to.code : areaText(q.to)}`,
+        q.area_share_of_from < 0.98 || q.area_share_of_to < 0.98 ? ` (${shares(q, "from")}; it is ${percent(q.area_share_of_to)} of the new area)` : "", "."));
+    }
+    const renamed = c.renamed.map((q) => el("li", { "data-change": "renamed", "data-from": q.from.code },
+      el("strong", {}, "Renamed: "), `${areaText(q.from)} is now called ${q.to.name}.`));
+    if (renamed.length <= 5) items.push(...renamed);
+    for (const q of c.moved) {
+      items.push(el("li", { "data-change": "moved", "data-from": q.from.code, "data-to": q.to.code },
+        el("strong", {}, "Boundary moved: "), `part of ${areaText(q.from)} (${shares(q, "from")}) went to ${areaText(q.to)}.`));
+    }
+    return [
+      heading,
+      el("p", { id: "compare-summary" }, `${words.plural} on ${longDate(body.from.date)} compared with ${longDate(body.to.date)}: ${summary}.`),
+      items.length ? el("ul", { class: "changes", "aria-labelledby": "compare-title" }, items) : el("p", {}, renamed.length ? "No area changed its boundary or code." : "No area changed."),
+      renamed.length > 5 ? el("details", {}, el("summary", {}, `${renamed.length} renamed, with the same code and area`), el("ul", { class: "changes" }, renamed)) : null,
+      kept.length || adjusted.length ? el("details", {}, el("summary", {}, `${count(kept.length + adjusted.length, "area", "areas")} kept their code`),
+        el("ul", {}, [...kept, ...adjusted].map((u) => el("li", {}, areaText(u.area), u.moved ? " — with a boundary move listed above" : "")))) : null,
+      body.method ? el("p", { class: "help" }, `How the shares were worked out: ${body.method}.`) : null,
+    ];
+  }
+
+  async function compare() {
+    const kind = $("compare-kind").value;
+    const from = $("compare-from").value;
+    const to = $("compare-to").value;
+    const status = $("compare-status");
+    const out = $("compare-result");
+    status.textContent = "Comparing… (the first comparison can take a few seconds)";
+    out.replaceChildren();
+    try {
+      const body = await getJson(`/api/v1/crosswalk?kind=${kind}&from=${from}&to=${to}`);
+      out.replaceChildren(...changesView(body).flat(2).filter(Boolean));
+      status.textContent = `Compared: ${out.querySelector("#compare-summary") ? out.querySelector("#compare-summary").textContent : "same edition, nothing changed."}`;
+    } catch (e) {
+      if (e.kind === "http" && e.status === 404) {
+        $("compare").hidden = true;
+        status.textContent = "This server cannot compare editions yet: the comparison is not available.";
+      } else {
+        status.textContent = `The comparison failed: ${e.detail || "something went wrong."}`;
+      }
     }
   }
 
+  $("compare-kind").addEventListener("change", fillCompareDates);
+  // Links to the comparison move there without touching the URL (which holds the answer).
+  document.addEventListener("click", (e) => {
+    const a = e.target.closest && e.target.closest('a[href="#changes"]');
+    if (!a) return;
+    e.preventDefault();
+    $("changes").scrollIntoView({ block: "start" });
+    $("changes").focus({ preventScroll: true });
+  });
+  $("compare").addEventListener("submit", (e) => {
+    e.preventDefault();
+    compare();
+  });
+
+  // ---- start -------------------------------------------------------------------
+  /// Shows what the URL says: its period, then its answer.
+  async function applyUrl(initial) {
+    const params = new URLSearchParams(window.location.search);
+    const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    let p = editions ? editions.periods[0] : null;
+    const date = params.get("date");
+    if (date && editions) {
+      const found = periodOf(date);
+      if (found) p = found;
+      else showError(`No boundaries are held for the date “${date.slice(0, 20)}”: they run from ${longDate(editions.periods[0].from)} to ${longDate(dayBefore(editions.periods[editions.periods.length - 1].until))}. Showing ${longDate(p.from)}.`);
+    }
+    let q = null;
+    if (params.get("postcode")) {
+      $("q").value = params.get("postcode");
+      q = { postcode: params.get("postcode") };
+    } else if (params.get("lon") && params.get("lat")) {
+      const [lon, lat] = [parseFloat(params.get("lon")), parseFloat(params.get("lat"))];
+      if (Number.isFinite(lon) && Number.isFinite(lat)) q = { point: { lon, lat } };
+    } else if (hash.get("alliance")) {
+      q = { alliance: hash.get("alliance") };
+    }
+    place = q;
+    if (!q) {
+      resultEl.replaceChildren(el("p", { class: "hint" }, "Search for a postcode, click the map, or choose an alliance from the list."));
+      mark(null);
+    }
+    if (p) await switchPeriod(p, { push: false, announce: false, reask: false });
+    // A shared link's answer flies there and takes the focus, as a new search would.
+    if (q) await ask(q, { focus: initial, fly: initial });
+  }
+
   const listReady = getJson("/api/v1/alliances").then((body) => {
-    alliances = body.alliances;
+    alliances2017 = body.alliances;
   });
   const configReady = getJson("/api/v1/config").catch(() => ({}));
+  const editionsReady = getJson("/api/v1/editions").then((body) => {
+    editions = body;
+  });
 
   map.on("load", async () => {
     addLayers(await configReady);
@@ -283,21 +878,12 @@
       hoveredId = null;
     });
     map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat, false));
-    map.on("sourcedata", (e) => {
-      if (e.sourceId === "alliances" && e.isSourceLoaded && !timings.drawn) {
-        map.once("idle", () => {
-          if (timings.drawn) return;
-          timings.drawn = performance.now();
-          document.body.dataset.ready = "true";
-        });
-      }
-    });
     try {
-      const doc = await fetch("/api/v1/boundaries/alliances.geojson").then((r) => r.json());
-      for (const f of doc.features) colours[f.properties.code] = f.properties.colour;
-      await listReady;
-      buildList();
-      await restoreFromUrl();
+      await Promise.all([listReady, editionsReady]);
+      buildEditionSwitch();
+      fillCompareDates();
+      window.addEventListener("popstate", () => applyUrl(false));
+      await applyUrl(true);
     } catch (e) {
       showError(e.detail || "The alliance-map service is not responding.");
     }
