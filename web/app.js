@@ -741,7 +741,7 @@
       c.recoded.length && count(c.recoded.length, "new code", "new codes"),
       c.renamed.length && count(c.renamed.length, "renaming", "renamings"),
       c.moved.length && count(c.moved.length, "smaller boundary move", "smaller boundary moves"),
-      count(kept.length + adjusted.length, "kept its code", "kept their codes"),
+      kept.length + adjusted.length ? count(kept.length + adjusted.length, "kept its code", "kept their codes") : "none kept its code",
     ].filter(Boolean).join(", ");
     const items = [];
     for (const s of c.split) {
@@ -756,7 +756,7 @@
     }
     for (const r of c.reorganised) {
       items.push(el("li", { "data-change": "reorganised" },
-        el("strong", {}, "Redrawn: "), `${r.froms.map((a) => a.name).join(", ")} became ${r.tos.map((a) => a.name).join(", ")}:`,
+        el("strong", {}, "Redrawn: "), `${r.froms.length} ${body.kind === "alliance" ? words.plural : "areas"} became ${r.tos.length}, shared out like this:`,
         el("ul", {}, r.froms.map((f) => {
           const mine = r.pairs.filter((q) => q.from.code === f.code);
           return el("li", { "data-from": f.code }, `${areaText(f)} → `,
@@ -792,11 +792,14 @@
     const to = $("compare-to").value;
     const status = $("compare-status");
     const out = $("compare-result");
+    status.classList.remove("visually-hidden");
     status.textContent = "Comparing… (the first comparison can take a few seconds)";
     out.replaceChildren();
     try {
       const body = await getJson(`/api/v1/crosswalk?kind=${kind}&from=${from}&to=${to}`);
       out.replaceChildren(...changesView(body).flat(2).filter(Boolean));
+      // Said once by screen readers; the same words are on screen in the summary below.
+      status.classList.add("visually-hidden");
       status.textContent = `Compared: ${out.querySelector("#compare-summary") ? out.querySelector("#compare-summary").textContent : "same edition, nothing changed."}`;
     } catch (e) {
       if (e.kind === "http" && e.status === 404) {
@@ -829,10 +832,11 @@
     const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
     let p = editions ? editions.periods[0] : null;
     const date = params.get("date");
+    let notice = null;
     if (date && editions) {
       const found = periodOf(date);
       if (found) p = found;
-      else showError(`No boundaries are held for the date “${date.slice(0, 20)}”: they run from ${longDate(editions.periods[0].from)} to ${longDate(dayBefore(editions.periods[editions.periods.length - 1].until))}. Showing ${longDate(p.from)}.`);
+      else notice = `No boundaries are held for the date “${date.slice(0, 20)}”: they run from ${longDate(editions.periods[0].from)} to ${longDate(dayBefore(editions.periods[editions.periods.length - 1].until))}. Showing those of ${longDate(p.from)}.`;
     }
     let q = null;
     if (params.get("postcode")) {
@@ -851,7 +855,11 @@
     }
     if (p) await switchPeriod(p, { push: false, announce: false, reask: false });
     // A shared link's answer flies there and takes the focus, as a new search would.
-    if (q) await ask(q, { focus: initial, fly: initial });
+    if (q) {
+      await listReady.catch(() => {}); // the 2017 details of an alliance
+      await ask(q, { focus: initial, fly: initial });
+    }
+    if (notice) showError(notice);
   }
 
   const listReady = getJson("/api/v1/alliances").then((body) => {
@@ -879,7 +887,7 @@
     });
     map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat, false));
     try {
-      await Promise.all([listReady, editionsReady]);
+      await editionsReady;
       buildEditionSwitch();
       fillCompareDates();
       window.addEventListener("popstate", () => applyUrl(false));

@@ -315,8 +315,14 @@ await check("what changed between two dates: the East of England split, by keybo
   assert(text.includes("E56000022") && text.includes("E56000023") && /% of its area/.test(text), text);
   const status = await page.locator("#compare-status").innerText();
   assert(status.includes("split"), `the status says what was found: ${status}`);
+  await page.setViewportSize({ width: 1280, height: 2400 }); // the side panel is as tall as the window
   await page.locator("#changes").screenshot({ path: join(outDir, "10-what-changed.png") });
   assert(page.problems.length === 0, page.problems.join("\n"));
+  // A server without crosswalks: the view hides its form and says so.
+  await page.route("**/api/v1/crosswalk?**", (route) => route.fulfill({ status: 404, contentType: "application/problem+json", body: '{"status":404,"detail":"nothing is served at /api/v1/crosswalk"}' }));
+  await page.click("#compare button[type=submit]");
+  await page.waitForSelector("#compare", { state: "hidden" });
+  assert((await page.locator("#compare-status").innerText()).includes("cannot compare editions"), "a 404 is explained");
   await page.context().close();
 });
 
@@ -365,7 +371,8 @@ await check("the API docs page renders the OpenAPI document", async () => {
   await page.goto(base + "/docs");
   await page.waitForSelector(".endpoint");
   const text = await page.locator("#docs").innerText();
-  for (const path of ["/api/v1/lookup", "/api/v1/postcodes/{postcode}", "/api/v1/outcodes/{outcode}", "/api/v1/boundaries/{layer}"]) {
+  for (const path of ["/api/v1/lookup", "/api/v1/postcodes/{postcode}", "/api/v1/outcodes/{outcode}", "/api/v1/boundaries/{layer}",
+    "/api/v1/editions", "/api/v1/timeline", "/api/v1/crosswalk"]) {
     assert(text.includes(path), `docs list ${path}`);
   }
   assert((await page.locator("footer").innerText()).includes("Contains OS data"), "licence on the docs page");
