@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 
 /// A real answer (Leeds), as `GET /api/v1/lookup?lon=-1.5492&lat=53.7997` returns it.
-const BODY: &str = r#"{"lon":-1.5492,"lat":53.7997,"match":"contains","distance_m":0.0,"alliance":{"code":"E56000003","name":"West Yorkshire","kind":"cancer_alliance"},"stp":{"code":"E54000005","name":"West Yorkshire"},"country":"England"}"#;
+const BODY: &str = r#"{"lon":-1.5492,"lat":53.7997,"match":"contains","distance_m":0.0,"alliance":{"code":"E56000003","name":"West Yorkshire","kind":"cancer_alliance","edition":"CALNCV17"},"stp":{"code":"E54000005","name":"West Yorkshire"},"footprint":{"code":"E54000005","name":"West Yorkshire","kind":"stp","edition":"STP17"},"sub_area":{"code":"E38000095","name":"NHS Leeds South and East CCG","kind":"ccg","edition":"CCG17"},"country":"England","as_of":"2017-04-01"}"#;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

@@ -83,8 +83,11 @@ async fn answer_shape_matches_the_contract() {
     assert_eq!(
         v,
         json!({"lon": -1.5492, "lat": 53.7997, "match": "contains", "distance_m": 0.0,
-               "alliance": {"code": "E56000003", "name": "West Yorkshire", "kind": "cancer_alliance"},
-               "stp": {"code": "E54000005", "name": "West Yorkshire"}, "country": "England"})
+               "alliance": {"code": "E56000003", "name": "West Yorkshire", "kind": "cancer_alliance", "edition": "CALNCV17"},
+               "stp": {"code": "E54000005", "name": "West Yorkshire"},
+               "footprint": {"code": "E54000005", "name": "West Yorkshire", "kind": "stp", "edition": "STP17"},
+               "sub_area": {"code": "E38000095", "name": "NHS Leeds South and East CCG", "kind": "ccg", "edition": "CCG17"},
+               "country": "England", "as_of": "2017-04-01"})
     );
     let v = lookup(-2.2426, 53.4808).await;
     assert_eq!(v["alliance"]["kind"], "national_cancer_vanguard");

@@ -104,7 +104,8 @@ fn a_lookup_that_disagrees_with_the_boundaries_stops_start_up() {
         &[
             "ccg17-stp17-calncv17-apr2017.csv",
             "E54000099",
-            "not in boundaries/stps-2017.geojson",
+            "is not in STP17",
+            "boundaries/stps-2017.geojson",
         ],
     );
 }

@@ -72,13 +72,7 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
     annotate_csv(&atlas, &args.input, by, &columns, args.output.as_deref())
 }
 
-fn annotate_csv(
-    atlas: &Atlas,
-    input: &Path,
-    by: By,
-    columns: &Columns,
-    output: Option<&Path>,
-) -> Result<(), Failure> {
+fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: Option<&Path>) -> Result<(), Failure> {
     let reader =
         std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
     let writer: Box<dyn Write> = match output {

@@ -405,17 +405,25 @@ impl Dataset {
 /// A relation's codes against the editions it links: every code it names is an area of its
 /// edition, and every area of each edition appears in it.
 fn check_relation(table: &membership::Relation, editions: &[Edition]) -> Result<(), DataError> {
-    for (col, (kind, edition)) in table.kinds.iter().enumerate() {
-        let Some(e) = editions.iter().find(|e| &e.spec.edition == edition) else {
-            return Err(DataError::file(
-                &table.path,
-                format!("names edition {edition}, which is not loaded"),
-            ));
-        };
-        let mut seen = vec![false; e.areas.len()];
-        for (i, row) in table.rows.iter().enumerate() {
+    let mut columns = Vec::new();
+    for (kind, edition) in &table.kinds {
+        match editions.iter().find(|e| &e.spec.edition == edition) {
+            Some(e) => columns.push((kind, e)),
+            None => {
+                return Err(DataError::file(
+                    &table.path,
+                    format!("names edition {edition}, which is not loaded"),
+                ))
+            }
+        }
+    }
+    // First every code (a wrong code is the likelier mistake, and names the row), then
+    // completeness.
+    let mut seen: Vec<Vec<bool>> = columns.iter().map(|(_, e)| vec![false; e.areas.len()]).collect();
+    for (i, row) in table.rows.iter().enumerate() {
+        for (col, (kind, e)) in columns.iter().enumerate() {
             match e.find(&row[col]) {
-                Some(at) => seen[at as usize] = true,
+                Some(at) => seen[col][at as usize] = true,
                 None => {
                     return Err(DataError::Row {
                         path: table.path.clone(),
@@ -424,17 +432,24 @@ fn check_relation(table: &membership::Relation, editions: &[Edition]) -> Result<
                             "{} {} is not in {} ({})",
                             kind.label(),
                             row[col],
-                            edition,
+                            e.spec.edition,
                             e.path.display()
                         ),
                     })
                 }
             }
         }
+    }
+    for ((kind, e), seen) in columns.iter().zip(seen) {
         if let Some(missing) = seen.iter().position(|s| !s) {
             return Err(DataError::file(
                 &table.path,
-                format!("has no row for {} {} of {edition}", kind.label(), e.areas[missing].code),
+                format!(
+                    "has no row for {} {} of {}",
+                    kind.label(),
+                    e.areas[missing].code,
+                    e.spec.edition
+                ),
             ));
         }
     }
