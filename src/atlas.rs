@@ -24,6 +24,8 @@ pub struct Atlas {
     pub postcodes: Option<PostcodeIndex>,
     /// Area references pre-rendered as JSON, for the answers.
     pub fragments: crate::views::Fragments,
+    /// The default period's covered answers pre-rendered, for single lookups.
+    pub rendered: crate::views::RenderedAnswers,
     /// The map's boundary documents per period, each built on first request (not on the
     /// start-up path).
     map_layers: Vec<std::sync::OnceLock<MapLayers>>,
@@ -109,9 +111,11 @@ impl Atlas {
 
     /// The atlas of finished parts: nothing is added to it afterwards.
     fn assemble(data: Dataset, locators: Vec<Locator>, postcodes: Option<PostcodeIndex>) -> Self {
+        let fragments = crate::views::Fragments::render(&data);
         Atlas {
             version: 1,
-            fragments: crate::views::Fragments::render(&data),
+            rendered: crate::views::RenderedAnswers::render(&data, &fragments),
+            fragments,
             map_layers: (0..data.periods.len()).map(|_| std::sync::OnceLock::new()).collect(),
             crosswalks: std::sync::OnceLock::new(),
             data,
@@ -217,6 +221,13 @@ impl Atlas {
         when: &When,
     ) -> crate::views::PostcodeResult<'a> {
         self.data.postcode_result(found, source, when, Some(&self.fragments))
+    }
+
+    /// The JSON answer for a point as of the default date, written from a pre-rendered
+    /// answer when there is one (`None`: serialise [`Atlas::lookup`]'s answer instead).
+    pub fn lookup_json(&self, lon: f64, lat: f64) -> Option<(Vec<u8>, crate::locate::MatchKind)> {
+        let located = self.locator().locate(lon, lat);
+        self.rendered.write(lon, lat, &located).map(|b| (b, located.kind))
     }
 
     /// Looks up a point as of `when`.

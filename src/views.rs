@@ -148,6 +148,87 @@ impl Fragments {
     }
 }
 
+/// The default period's answers for covered points, rendered to JSON once per generation
+/// from the `"match"` field on: a single lookup without a date writes its two coordinates and
+/// copies one of these (the hot path of the service; see docs/PERFORMANCE.md). Only the
+/// combinations the relations allow are rendered (a few hundred); any other answer is
+/// serialised as usual.
+#[derive(Debug, Default)]
+pub struct RenderedAnswers {
+    /// Per footprint: `((alliance, sub-area), the answer after `"lat":…,`)`.
+    by_footprint: Vec<Vec<((u16, Option<u16>), Box<[u8]>)>>,
+    home: Option<u16>,
+}
+
+/// What every rendered answer starts with before its suffix (lon and lat 0).
+const RENDERED_PREFIX: &[u8] = b"{\"lon\":0.0,\"lat\":0.0,";
+
+impl RenderedAnswers {
+    pub fn render(data: &Dataset, fragments: &Fragments) -> Self {
+        let p = &data.periods[data.default_period];
+        let (Some(fe), Some(links)) = (p.footprint, &p.footprint_alliances) else {
+            return RenderedAnswers::default();
+        };
+        let when = When {
+            period: data.default_period,
+            as_of: data.manifest.default_date,
+            superseded_since: None,
+        };
+        let home = Some(data.home_country);
+        let by_footprint = (0..data.editions[fe].areas.len() as u16)
+            .map(|f| {
+                let subs: Vec<Option<u16>> = match &p.footprint_sub_areas {
+                    Some(l) => l[f as usize].iter().map(|&s| Some(s)).collect(),
+                    None => vec![None],
+                };
+                let mut out = Vec::new();
+                for &a in &links[f as usize] {
+                    for &s in &subs {
+                        let located = Located {
+                            kind: MatchKind::Contains,
+                            distance_m: 0.0,
+                            alliance: Some(a),
+                            footprint: Some(f),
+                            sub_area: s,
+                            country: home,
+                        };
+                        let r = data.lookup_result(0.0, 0.0, &when, &located, Some(fragments));
+                        if let Ok(json) = serde_json::to_vec(&r) {
+                            if let Some(suffix) = json.strip_prefix(RENDERED_PREFIX) {
+                                out.push(((a, s), suffix.into()));
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        RenderedAnswers { by_footprint, home }
+    }
+
+    /// The JSON answer for a covered point of the default period, if rendered.
+    pub fn write(&self, lon: f64, lat: f64, l: &Located) -> Option<Vec<u8>> {
+        if l.kind != MatchKind::Contains || l.country != self.home || self.home.is_none() {
+            return None;
+        }
+        let (a, f) = (l.alliance?, l.footprint?);
+        let suffix = self
+            .by_footprint
+            .get(f as usize)?
+            .iter()
+            .find(|(k, _)| *k == (a, l.sub_area))
+            .map(|(_, s)| s)?;
+        let mut buf = Vec::with_capacity(suffix.len() + 48);
+        buf.extend_from_slice(b"{\"lon\":");
+        serde_json::to_writer(&mut buf, &lon).ok()?;
+        buf.extend_from_slice(b",\"lat\":");
+        serde_json::to_writer(&mut buf, &lat).ok()?;
+        buf.push(b',');
+        buf.extend_from_slice(suffix);
+        Some(buf)
+    }
+}
+
 /// The date an answer is for, and the period of editions in force then.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct When {

@@ -254,3 +254,22 @@ fn known_overlaps_and_water_holes_of_each_edition() {
     }
     assert!(checked >= 40, "{checked} QA places checked");
 }
+
+/// The pre-rendered single-lookup answers equal the serialised ones on real data.
+#[test]
+fn pre_rendered_answers_are_the_serialised_answers() {
+    use rand::{Rng, SeedableRng};
+    let a = atlas();
+    a.locator().grid();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut rendered = 0;
+    for _ in 0..50_000 {
+        let (lon, lat) = (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9));
+        if let Some((json, _)) = a.lookup_json(lon, lat) {
+            let plain = serde_json::to_vec(&a.lookup(lon, lat)).unwrap();
+            assert_eq!(json, plain, "at {lon},{lat}");
+            rendered += 1;
+        }
+    }
+    assert!(rendered > 15_000, "{rendered} points took the rendered path");
+}

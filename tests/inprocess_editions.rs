@@ -369,3 +369,36 @@ async fn footprints_and_sub_areas_of_a_date_with_parents_and_members() {
     let v1 = get("/api/v1/alliances").await.ok_json().clone();
     assert!(v1["alliances"][0]["stps"].is_array());
 }
+
+/// The pre-rendered single-lookup answers are byte for byte the serialised ones, wherever a
+/// point is (covered, on borders, in the lake, at sea, in Scotland).
+#[tokio::test]
+async fn pre_rendered_answers_are_the_serialised_answers() {
+    let state = support::state();
+    let atlas = state.atlas();
+    let (mut rendered, mut total) = (0, 0);
+    for i in 0..=130 {
+        for j in 0..=120 {
+            let (lon, lat) = (9.9 + i as f64 * 0.025, 49.9 + j as f64 * 0.025);
+            let plain = serde_json::to_vec(&atlas.lookup(lon, lat)).unwrap();
+            if let Some((json, _)) = atlas.lookup_json(lon, lat) {
+                assert_eq!(
+                    String::from_utf8_lossy(&json),
+                    String::from_utf8_lossy(&plain),
+                    "at {lon},{lat}"
+                );
+                rendered += 1;
+            }
+            total += 1;
+        }
+    }
+    assert!(
+        rendered * 2 > total,
+        "most points take the rendered path ({rendered} of {total})"
+    );
+    // And through the router.
+    let r = get("/api/v1/lookup?lon=12.0&lat=51.5").await;
+    let plain = serde_json::to_vec(&atlas.lookup(12.0, 51.5)).unwrap();
+    assert_eq!(r.body.as_ref(), plain.as_slice());
+    assert_eq!(r.content_type(), "application/json");
+}

@@ -20,6 +20,12 @@ use crate::views::LookupResult;
     ))]
 pub async fn lookup_get(State(state): State<AppState>, Point(p): Point) -> Result<Response, ApiError> {
     let atlas = state.atlas();
+    if p.date.is_none() {
+        if let Some((json, kind)) = atlas.lookup_json(p.lon.0, p.lat.0) {
+            state.metrics.count_lookup(kind);
+            return Ok(super::raw_json_response(json));
+        }
+    }
     let result = match p.date {
         None => atlas.lookup(p.lon.0, p.lat.0),
         Some(_) => atlas.lookup_at(p.lon.0, p.lat.0, &when(&atlas.data, p.date)?),

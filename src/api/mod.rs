@@ -156,19 +156,25 @@ pub fn json_response<T: serde::Serialize>(value: &T) -> axum::response::Response
     use axum::response::IntoResponse;
     let mut buf = Vec::with_capacity(512);
     match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            buf,
-        )
-            .into_response(),
+        Ok(()) => raw_json_response(buf),
         Err(e) => ApiError::Internal {
             detail: format!("the answer could not be encoded: {e}"),
         }
         .into_response(),
     }
+}
+
+/// A JSON answer already encoded.
+pub fn raw_json_response(json: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response()
 }
 
 /// A 404 problem for any path not in the table (the admin paths included).
