@@ -155,10 +155,13 @@ impl Fragments {
 /// serialised as usual.
 #[derive(Debug, Default)]
 pub struct RenderedAnswers {
-    /// Per footprint: `((alliance, sub-area), the answer after `"lat":…,`)`.
-    by_footprint: Vec<Vec<((u16, Option<u16>), Box<[u8]>)>>,
+    /// Per footprint: its rendered answers.
+    by_footprint: Vec<Vec<Rendering>>,
     home: Option<u16>,
 }
+
+/// `((alliance, sub-area), the answer after "lat":…,)` of one footprint.
+type Rendering = ((u16, Option<u16>), Box<[u8]>);
 
 /// What every rendered answer starts with before its suffix (lon and lat 0).
 const RENDERED_PREFIX: &[u8] = b"{\"lon\":0.0,\"lat\":0.0,";
