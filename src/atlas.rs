@@ -183,6 +183,7 @@ impl Atlas {
         self.map_layers[period].get_or_init(|| {
             let started = Instant::now();
             let layers = MapLayers::build(&self.data, period);
+            release_free_memory();
             tracing::info!(
                 period,
                 ms = started.elapsed().as_millis() as u64,
@@ -234,5 +235,18 @@ impl Atlas {
     pub fn lookup_at(&self, lon: f64, lat: f64, when: &When) -> LookupResult<'_> {
         let located = self.locators[when.period].locate(lon, lat);
         self.data.lookup_result(lon, lat, when, &located, Some(&self.fragments))
+    }
+}
+
+/// Hands memory freed by loading and warming up (the GeoJSON parse, the grids' build tables,
+/// the crosswalks' lattice, a map document's simplification) back to the system: glibc keeps
+/// freed heap pages otherwise, and they would count in the resident set for the life of the
+/// process.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of the allocator's own heap; it takes no
+    // pointers and may be called at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

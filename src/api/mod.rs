@@ -105,6 +105,7 @@ fn warm_up(atlas: Arc<Atlas>) {
             l.grid();
         });
         atlas.crosswalks();
+        crate::atlas::release_free_memory();
     });
 }
 
