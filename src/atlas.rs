@@ -31,6 +31,16 @@ pub struct Atlas {
     map_layers: Vec<std::sync::OnceLock<MapLayers>>,
     /// Every crosswalk between editions, computed on first use.
     crosswalks: std::sync::OnceLock<crate::crosswalk::Crosswalks>,
+    /// Each alliance's and STP's GeoJSON Feature, rendered on its first request and then
+    /// shared by every response (a reference count, never a per-request copy).
+    features: [Vec<std::sync::OnceLock<axum::body::Bytes>>; 2],
+}
+
+/// Which areas' features [`Atlas::feature`] serves.
+#[derive(Debug, Clone, Copy)]
+pub enum AreaKind {
+    Alliance = 0,
+    Stp = 1,
 }
 
 /// Where the postcode index comes from.
@@ -118,6 +128,10 @@ impl Atlas {
             fragments,
             map_layers: (0..data.periods.len()).map(|_| std::sync::OnceLock::new()).collect(),
             crosswalks: std::sync::OnceLock::new(),
+            features: [
+                (0..data.alliances.len()).map(|_| Default::default()).collect(),
+                (0..data.stps.len()).map(|_| Default::default()).collect(),
+            ],
             data,
             locators,
             postcodes,
@@ -191,6 +205,13 @@ impl Atlas {
             );
             layers
         })
+    }
+
+    /// Area `index`'s feature document, rendered by `render` the first time; `None` for an
+    /// index out of range.
+    pub fn feature(&self, kind: AreaKind, index: usize, render: impl FnOnce() -> Vec<u8>) -> Option<axum::body::Bytes> {
+        let cell = self.features[kind as usize].get(index)?;
+        Some(cell.get_or_init(|| axum::body::Bytes::from(render())).clone())
     }
 
     /// Looks up a point already validated as finite and in WGS84 range, as of the default

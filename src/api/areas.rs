@@ -11,6 +11,7 @@ use super::error::{ApiError, Problem};
 use super::extract::PathText;
 use super::query::{DateParams, NoParams, Query};
 use super::AppState;
+use crate::atlas::{AreaKind, Atlas};
 use crate::model::{Alliance, AllianceKind, Dataset, Stp};
 use crate::views::AllianceRef;
 
@@ -224,17 +225,30 @@ pub async fn get_stp(
     Ok(Json(stp_detail(&atlas.data, s)).into_response())
 }
 
-fn feature(geometry: &geo::MultiPolygon<f64>, properties: serde_json::Value) -> Response {
-    let feature = serde_json::json!({
-        "type": "Feature",
-        "properties": properties,
-        "geometry": geojson::Geometry::from(geometry),
-    });
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/geo+json")],
-        Json(feature).0.to_string(),
-    )
-        .into_response()
+/// Area `index`'s Feature, rendered once per data generation and shared by every response.
+fn feature(
+    atlas: &Atlas,
+    kind: AreaKind,
+    index: usize,
+    geometry: &geo::MultiPolygon<f64>,
+    properties: serde_json::Value,
+) -> Response {
+    let render = || {
+        serde_json::json!({
+            "type": "Feature",
+            "properties": properties,
+            "geometry": geojson::Geometry::from(geometry),
+        })
+        .to_string()
+        .into_bytes()
+    };
+    match atlas.feature(kind, index, render) {
+        Some(body) => ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body).into_response(),
+        None => ApiError::Internal {
+            detail: "the area's index is out of range".into(),
+        }
+        .into_response(),
+    }
 }
 
 /// The alliance's boundary as a GeoJSON Feature (full detail, WGS84).
@@ -250,7 +264,16 @@ pub async fn alliance_geometry(
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
     let a = find_alliance(&atlas.data, &code)?;
+    let index = atlas
+        .data
+        .alliances
+        .iter()
+        .position(|x| x.code == a.code)
+        .unwrap_or(usize::MAX);
     Ok(feature(
+        &atlas,
+        AreaKind::Alliance,
+        index,
         &a.geometry,
         serde_json::json!({"code": a.code, "name": a.name, "kind": a.kind}),
     ))
@@ -269,7 +292,16 @@ pub async fn stp_geometry(
 ) -> Result<Response, ApiError> {
     let atlas = state.atlas();
     let s = find_stp(&atlas.data, &code)?;
+    let index = atlas
+        .data
+        .stps
+        .iter()
+        .position(|x| x.code == s.code)
+        .unwrap_or(usize::MAX);
     Ok(feature(
+        &atlas,
+        AreaKind::Stp,
+        index,
         &s.geometry,
         serde_json::json!({"code": s.code, "name": s.name}),
     ))
