@@ -39,9 +39,10 @@ pub struct PostcodeArgs {
     /// (default: <data>/postcodes/codepo_gb.zip).
     #[arg(long, value_name = "FILE")]
     pub postcodes: Option<PathBuf>,
-    /// Where imported postcode indexes are cached.
-    #[arg(long, value_name = "DIR", env = "ALLIANCE_MAP_CACHE", default_value = ".cache")]
-    pub cache_dir: PathBuf,
+    /// Where imported postcode indexes are cached (default: $XDG_CACHE_HOME/alliance-map,
+    /// else ~/.cache/alliance-map).
+    #[arg(long, value_name = "DIR", env = "ALLIANCE_MAP_CACHE")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Why a command failed; each kind has its exit status.
@@ -53,6 +54,8 @@ pub enum Failure {
     Usage(String),
     /// The postcode asked for is not in the data: 3.
     NotFound(String),
+    /// Writing the output failed (a full disk, a closed pipe): 74 (`EX_IOERR`).
+    Output(String),
     /// Anything else: 1.
     Other(anyhow::Error),
 }
@@ -63,6 +66,7 @@ impl Failure {
             Failure::Data(_) => 2,
             Failure::Usage(_) => 64,
             Failure::NotFound(_) => 3,
+            Failure::Output(_) => 74,
             Failure::Other(_) => 1,
         }
     }
@@ -71,6 +75,7 @@ impl Failure {
         match self {
             Failure::Data(m) => format!("data error: {m}"),
             Failure::Usage(m) | Failure::NotFound(m) => m.clone(),
+            Failure::Output(m) => format!("output error: {m}"),
             Failure::Other(e) => format!("{e:#}"),
         }
     }
@@ -124,7 +129,10 @@ pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, 
                 .postcodes
                 .clone()
                 .map_or(PostcodeSource::Default, PostcodeSource::File),
-            cache_dir: p.cache_dir.clone(),
+            cache_dir: p
+                .cache_dir
+                .clone()
+                .unwrap_or_else(crate::postcode::cache::default_cache_dir),
         }),
     };
     Ok(Atlas::load(&dir, &options)?)

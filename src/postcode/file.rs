@@ -77,13 +77,38 @@ pub fn encode(index: &PostcodeIndex) -> Vec<u8> {
 }
 
 /// Writes atomically: a temporary file beside the target, then a rename.
+/// Temporary files being written start with this (so pruning can find abandoned ones).
+pub const TEMP_PREFIX: &str = ".partial-";
+
+/// Writes `index` to `path` atomically: to a temporary file in the same directory, synced,
+/// then renamed over `path`. On any failure the temporary file is removed and `path` is
+/// untouched.
 pub fn write(index: &PostcodeIndex, path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, encode(index))?;
-    std::fs::rename(&tmp, path)
+    write_atomically(path, |f| std::io::Write::write_all(f, &encode(index)))
+}
+
+/// Writes a file through `fill` to a temporary name beside `path`, then renames it into place.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir
+        }
+        None => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    fill(tmp.as_file_mut())?;
+    tmp.as_file_mut().flush()?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 pub fn read(path: &Path) -> Result<PostcodeIndex, IndexFileError> {
