@@ -122,7 +122,8 @@ fn annotate_keeps_every_row_and_reports_unmatched_ones() {
             "alliance_code",
             "alliance_name",
             "stp_code",
-            "stp_name"
+            "stp_name",
+            "annotate_status"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -173,14 +174,17 @@ fn annotate_by_coordinates() {
         .arg(common::data_dir()));
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "name,x,y,alliance_code,alliance_name,stp_code,stp_name");
+    assert_eq!(
+        lines[0],
+        "name,x,y,alliance_code,alliance_name,stp_code,stp_name,annotate_status"
+    );
     assert!(
         lines[1].starts_with("Leeds,-1.5492,53.7997,E56000003,West Yorkshire,E54000005,"),
         "{}",
         lines[1]
     );
-    assert_eq!(lines[2], "Edinburgh,-3.1883,55.9533,,,,");
-    assert_eq!(lines[3], "bad,abc,53,,,,");
+    assert_eq!(lines[2], "Edinburgh,-3.1883,55.9533,,,,,no_area");
+    assert_eq!(lines[3], "bad,abc,53,,,,,malformed");
     assert!(lines[4].contains("E56000013"), "{}", lines[4]);
     assert!(err.contains("4 rows: 2 matched, 2 unmatched"), "{err}");
 }

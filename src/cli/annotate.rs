@@ -2,7 +2,6 @@
 //! date's areas with `--date`, every period's with `--timeline`), by its postcode column or
 //! by its longitude and latitude columns; unmatched rows reported on stderr.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -75,46 +74,126 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
 fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: Option<&Path>) -> Result<(), Failure> {
     let reader =
         std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
-    let writer: Box<dyn Write> = match output {
-        Some(p) => Box::new(
-            std::fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: cannot create: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    // The header and the columns are checked before any output exists.
+    let annotator = annotate::Annotator::open(std::io::BufReader::with_capacity(1 << 16, reader), by, &atlas.data)
+        .map_err(|e| input_failure(input, e))?;
     let mut reported = 0u64;
-    let stats = annotate::annotate(
-        std::io::BufReader::with_capacity(1 << 16, reader),
-        std::io::BufWriter::with_capacity(1 << 16, writer),
-        by,
-        &atlas.data,
-        columns,
-        |line, value, why| {
-            reported += 1;
-            if reported <= SHOWN {
-                let why = match why {
-                    Unmatched::Malformed => "not a valid postcode or point",
-                    Unmatched::NotFound => "postcode not found",
-                    Unmatched::NoArea => "not in an English alliance",
-                };
-                eprintln!("line {line}: {value:?}: {why}");
-            }
-        },
-    )
-    .map_err(|e| match e {
-        AnnotateError::MissingColumn { .. } => Failure::Usage(format!("{}: {e}", input.display())),
-        other => Failure::Other(anyhow::anyhow!("{}: {other}", input.display())),
-    })?;
+    let report = |line: u64, value: &str, why: Unmatched| {
+        reported += 1;
+        if reported <= SHOWN {
+            let why = match why {
+                Unmatched::Malformed => "not a valid postcode or point",
+                Unmatched::NotFound => "postcode not found",
+                Unmatched::NoArea => "not in an English alliance",
+                Unmatched::Ragged => "ragged row (status column says so; areas left empty)",
+            };
+            eprintln!("line {line}: {value:?}: {why}");
+        }
+    };
+    let stats = match output {
+        None => annotator
+            .write_to(
+                std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+                report,
+            )
+            .map_err(|e| annotate_failure(input, Path::new("standard output"), e))?,
+        Some(out) => write_output(input, out, annotator, columns, report)?,
+    };
     if reported > SHOWN {
         eprintln!("… and {} more unmatched rows", reported - SHOWN);
     }
     eprintln!(
-        "{} rows: {} matched, {} unmatched ({} malformed, {} not found, {} outside English alliances)",
+        "{} rows: {} matched, {} unmatched ({} malformed, {} not found, {} outside English alliances, {} ragged)",
         stats.rows,
         stats.matched,
         stats.rows - stats.matched,
         stats.malformed,
         stats.not_found,
-        stats.no_area
+        stats.no_area,
+        stats.ragged
     );
     Ok(())
+}
+
+/// Writes to `out` through a temporary file in its directory, renamed over it only once
+/// complete: a failure (bad input halfway, a full disk) leaves an existing `out` as it was
+/// and no partial file behind. `out` may not be the input. A special file (`/dev/stdout`, a
+/// FIFO) is written in place: it cannot be replaced by a rename.
+fn write_output<R: std::io::Read>(
+    input: &Path,
+    out: &Path,
+    annotator: annotate::Annotator<'_, R>,
+    columns: &Columns,
+    report: impl FnMut(u64, &str, Unmatched),
+) -> Result<annotate::AnnotateStats, Failure> {
+    if same_file(input, out) {
+        return Err(Failure::Usage(format!(
+            "{}: the output is the input; refusing to overwrite it (give another -o)",
+            out.display()
+        )));
+    }
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let create_failed = |e: std::io::Error| Failure::Output(format!("{}: cannot create: {e}", out.display()));
+    if special {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)
+            .map_err(create_failed)?;
+        return annotator
+            .write_to(std::io::BufWriter::with_capacity(1 << 16, file), columns, report)
+            .map_err(|e| annotate_failure(input, out, e));
+    }
+    let dir = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".annotate-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(create_failed)?;
+    let file = tmp.reopen().map_err(create_failed)?;
+    let stats = annotator
+        .write_to(std::io::BufWriter::with_capacity(1 << 16, file), columns, report)
+        .map_err(|e| annotate_failure(input, out, e))?;
+    let written = |e: std::io::Error| Failure::Output(format!("{}: {e}", out.display()));
+    tmp.as_file().sync_all().map_err(written)?;
+    tmp.persist(out).map_err(|e| written(e.error))?;
+    Ok(stats)
+}
+
+/// Whether `a` and `b` name the same file (through links, `..` or another spelling).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    let canonical = |p: &Path| {
+        p.canonicalize().ok().or_else(|| {
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            Some(parent.canonicalize().ok()?.join(p.file_name()?))
+        })
+    };
+    matches!((canonical(a), canonical(b)), (Some(x), Some(y)) if x == y)
+}
+
+fn input_failure(input: &Path, e: AnnotateError) -> Failure {
+    match e {
+        AnnotateError::MissingColumn { .. } => Failure::Usage(format!("{}: {e}", input.display())),
+        AnnotateError::Input(_) => Failure::Data(format!("{}: {e}", input.display())),
+        AnnotateError::Output(_) => Failure::Output(e.to_string()),
+    }
+}
+
+fn annotate_failure(input: &Path, out: &Path, e: AnnotateError) -> Failure {
+    match e {
+        AnnotateError::Output(io) => Failure::Output(format!("{}: cannot write: {io}", out.display())),
+        other => input_failure(input, other),
+    }
 }
