@@ -58,6 +58,16 @@ pub struct Metrics {
     reloads_ok: Counter,
     reloads_failed: Counter,
     data_version: Gauge,
+    /// 503s the guard answered itself, by request class and reason.
+    shed: Family<ShedLabels, Counter>,
+    /// Connections the server closed itself, by reason.
+    closed: Family<OneLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShedLabels {
+    class: &'static str,
+    reason: &'static str,
 }
 
 impl Default for Metrics {
@@ -96,7 +106,21 @@ impl Metrics {
             "Generation of the loaded data (1 at start, +1 per reload)",
             data_version.clone(),
         );
+        let shed = Family::<ShedLabels, Counter>::default();
+        registry.register(
+            "shed",
+            "Requests answered 503 by the server itself, by class (single, bulk) and reason (capacity, timeout)",
+            shed.clone(),
+        );
+        let closed = Family::<OneLabel, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections closed by the server, by reason (over_cap, handshake_timeout, idle_timeout, write_timeout)",
+            closed.clone(),
+        );
         Metrics {
+            shed,
+            closed,
             registry,
             requests,
             latency,
@@ -110,6 +134,17 @@ impl Metrics {
 
     pub fn count_lookup(&self, kind: MatchKind) {
         self.lookups[kind as usize].inc();
+    }
+
+    /// One request answered 503 by the guard: `class` is `single` or `bulk`, `reason`
+    /// `capacity` (shed) or `timeout`.
+    pub fn count_shed(&self, class: &'static str, reason: &'static str) {
+        self.shed.get_or_create(&ShedLabels { class, reason }).inc();
+    }
+
+    /// One connection closed by the server (`reason` is a fixed label).
+    pub fn count_closed(&self, reason: &'static str) {
+        self.closed.get_or_create(&[("reason", reason)]).inc();
     }
 
     pub fn count_reload(&self, ok: bool) {

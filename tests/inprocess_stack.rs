@@ -38,6 +38,7 @@ fn admin_router(state: &AppState) -> Router {
     admin::app(AdminState {
         app: state.clone(),
         reloader: None,
+        reload_wait: std::time::Duration::from_secs(1),
     })
 }
 
@@ -384,7 +385,13 @@ async fn the_admin_router_serves_operations_only() {
 
     let r = get(&admin, "/healthz").await;
     assert_eq!((r.status, r.text().as_str()), (StatusCode::OK, "ok\n"));
-    assert_problem(&get(&admin, "/admin/reload").await, 405, Names::Nothing);
+    assert_problem_says(&get(&admin, "/admin/reload").await, 503, Names::Nothing, "reload");
+    let r = send(
+        admin.clone(),
+        request(Method::DELETE, "/admin/reload", &[], Body::empty()),
+    )
+    .await;
+    assert_problem(&r, 405, Names::Nothing);
     assert_problem(
         &get(&admin, "/api/v1/lookup?lon=11&lat=50.5").await,
         404,

@@ -21,6 +21,9 @@ pub enum ApiError {
     NotFound { detail: String },
     #[error("{detail}")]
     PayloadTooLarge { detail: String },
+    /// The request body did not arrive in time.
+    #[error("{detail}")]
+    RequestTimeout { detail: String },
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
     #[error("method {method} is not allowed here")]
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable { .. } | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -98,6 +102,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } => ("invalid-body", "Invalid request body"),
             ApiError::NotFound { .. } => ("not-found", "Not found"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request too large"),
+            ApiError::RequestTimeout { .. } => ("request-timeout", "Request timeout"),
             ApiError::UnsupportedMediaType { .. } => ("unsupported-media-type", "Unsupported media type"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unavailable { .. } => ("unavailable", "Service unavailable"),

@@ -1,4 +1,5 @@
-//! The admin listener (`--admin-addr`, loopback by default): `/metrics` and `/admin/reload`.
+//! The admin listener (`--admin-addr`, loopback by default): `/metrics` and `/admin/reload`
+//! (`POST` asks for a reload job and waits a little for it; `GET` says where reloads stand).
 //! Never routed on the public port, so no peer-address check is needed: who can reach this
 //! listener is decided by the address it binds.
 
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::reload::{ReloadError, Reloaded, Reloader};
+use super::reload::{ReloadStatus, Reloader};
 use crate::api::error::ApiError;
 use crate::api::AppState;
 
@@ -19,12 +20,14 @@ pub struct AdminState {
     pub app: AppState,
     /// `None` where reload is not configured.
     pub reloader: Option<Arc<Reloader>>,
+    /// How long `POST /admin/reload` waits for its job before answering 202.
+    pub reload_wait: std::time::Duration,
 }
 
 pub fn app(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/admin/reload", post(reload))
+        .route("/admin/reload", post(reload).get(reload_status))
         .route("/healthz", get(crate::api::ops::healthz))
         .fallback(crate::api::not_found)
         .method_not_allowed_fallback(crate::api::method_not_allowed)
@@ -44,15 +47,32 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         .into_response()
 }
 
-/// Reloads the data now: 200 with the new generation, 409 while another reload runs, 422 when
-/// the new data is invalid (the old data keeps serving).
-async fn reload(State(state): State<AdminState>) -> Result<Json<Reloaded>, ApiError> {
-    let reloader = state.reloader.as_ref().ok_or_else(|| ApiError::Unavailable {
-        detail: "reload is not configured for this server".into(),
-    })?;
-    match reloader.reload().await {
-        Ok(done) => Ok(Json(done)),
-        Err(e @ ReloadError::Busy) => Err(ApiError::Conflict { detail: e.to_string() }),
-        Err(e @ ReloadError::Rejected(_)) => Err(ApiError::body(None, e.to_string())),
+/// Asks for a reload and waits up to `reload_wait` for it: 200 with the outcome when it
+/// finished and was applied, 422 when the new data was rejected (the old data keeps serving),
+/// 202 with the job number when it is still running — it goes on, and its outcome appears in
+/// `GET /admin/reload`. Asks during a reload are served by one more reload after it.
+async fn reload(State(state): State<AdminState>) -> Result<Response, ApiError> {
+    let reloader = configured(&state)?;
+    let job = reloader.request();
+    match reloader.wait_for(job, state.reload_wait).await {
+        Some(outcome) if outcome.ok => Ok(Json(outcome).into_response()),
+        Some(outcome) => Err(ApiError::body(None, outcome.error.unwrap_or_default())),
+        None => Ok((
+            axum::http::StatusCode::ACCEPTED,
+            [(header::LOCATION, "/admin/reload")],
+            Json(serde_json::json!({"job": job, "status": reloader.status()})),
+        )
+            .into_response()),
     }
+}
+
+/// Where reloads stand: asked, finished, running, and the latest outcome.
+async fn reload_status(State(state): State<AdminState>) -> Result<Json<ReloadStatus>, ApiError> {
+    Ok(Json(configured(&state)?.status()))
+}
+
+fn configured(state: &AdminState) -> Result<&Arc<Reloader>, ApiError> {
+    state.reloader.as_ref().ok_or_else(|| ApiError::Unavailable {
+        detail: "reload is not configured for this server".into(),
+    })
 }

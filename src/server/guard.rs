@@ -6,12 +6,23 @@
 //! metrics middleware) cost about 2.9 µs a request, mostly allocations (a boxed future per
 //! layer, a boxed body for catch-panic and the body timeout) and a timer per request. Here:
 //!
-//! - **shedding**: a permit from one semaphore shared by every route, taken with
-//!   `try_acquire` (no waiting, no queue); none left → 503 problem with `Retry-After` at once;
+//! - **classes**: a request is *bulk* (POST: bulk lookups, many postcodes) or *single*
+//!   (everything else); each class has its own budget of permits, so a flood of one cannot
+//!   starve the other;
+//! - **shedding**: a permit from the request's class budget, taken with `try_acquire` (no
+//!   waiting, no queue); none left → 503 problem with `Retry-After` at once, counted in the
+//!   metrics by class and reason;
+//! - **bodies outside the budget**: a request with a body has it read here first, *before*
+//!   any permit is taken, at a minimum average rate (after a grace) and with an idle limit
+//!   between chunks, capped at the API's body size: a client trickling its upload holds a
+//!   connection, never a permit. A single GET (no body) skips all of this: its fast path is
+//!   unchanged (no allocation, no timer);
+//! - **bulk work off the request threads**: bulk handlers run on a small pool of
+//!   lower-priority threads ([`bulk_runtime`]), so their CPU time cannot delay single
+//!   lookups queued on the request threads;
 //! - **timeout**: the handler is polled first and a timer is armed only if it is still
 //!   pending (lookups finish on their first poll, so they never touch the timer wheel); the
-//!   deadline counts from the request's start; expired → 503 problem;
-//! - **body timeout**: only a request that has a body gets its body wrapped (GETs don't);
+//!   deadline counts from the handler's start; expired → 503 problem;
 //! - **panics**: caught at every poll; the request answers a 500 problem;
 //! - **metrics**: every answer, the 503s and 500s above included, is counted by route
 //!   template and status with its latency;
@@ -30,13 +41,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::MatchedPath;
-use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
-use tower_http::timeout::TimeoutBody;
 
 use crate::api::error::ApiError;
 use crate::metrics::Metrics;
@@ -44,9 +54,15 @@ use crate::metrics::Metrics;
 /// What every guarded route shares.
 struct Shared {
     metrics: Arc<Metrics>,
+    /// Single requests' budget.
     permits: Arc<Semaphore>,
+    /// Bulk requests' budget.
+    bulk_permits: Arc<Semaphore>,
+    bulk: tokio::runtime::Handle,
     handler_timeout: Duration,
     body_timeout: Duration,
+    min_body_rate: u64,
+    max_body_bytes: usize,
     /// Set on pages and scripts only (see [`finish`]).
     document_headers: Vec<(HeaderName, HeaderValue)>,
     page_csp: HeaderValue,
@@ -61,10 +77,19 @@ pub struct GuardLayer {
 /// The guard's settings.
 pub struct GuardConfig {
     pub metrics: Arc<Metrics>,
-    /// Requests in handlers at once.
+    /// Single requests in handlers at once.
     pub concurrency: usize,
+    /// Bulk (POST) requests in handlers at once.
+    pub bulk_concurrency: usize,
+    /// Threads of the bulk pool (the pool is the process's; the first guard sizes it).
+    pub bulk_threads: usize,
     pub handler_timeout: Duration,
+    /// Longest pause between body chunks, and the grace before `min_body_rate` applies.
     pub body_timeout: Duration,
+    /// Slowest average body rate, bytes a second, after the grace.
+    pub min_body_rate: u64,
+    /// Largest body read (a larger one is a 413 problem).
+    pub max_body_bytes: usize,
     /// Headers set on pages and scripts besides the CSP, `nosniff` and CORS, which every
     /// response gets.
     pub document_headers: Vec<(HeaderName, HeaderValue)>,
@@ -79,8 +104,12 @@ impl GuardLayer {
             shared: Arc::new(Shared {
                 metrics: config.metrics,
                 permits: Arc::new(Semaphore::new(config.concurrency.min(Semaphore::MAX_PERMITS))),
+                bulk_permits: Arc::new(Semaphore::new(config.bulk_concurrency.min(Semaphore::MAX_PERMITS))),
+                bulk: bulk_runtime(config.bulk_threads),
                 handler_timeout: config.handler_timeout,
                 body_timeout: config.body_timeout,
+                min_body_rate: config.min_body_rate.max(1),
+                max_body_bytes: config.max_body_bytes,
                 document_headers: config.document_headers,
                 page_csp: config.page_csp,
                 other_csp: config.other_csp,
@@ -107,7 +136,8 @@ pub struct Guard<S> {
 
 impl<S> tower::Service<Request<Body>> for Guard<S>
 where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>,
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -132,29 +162,216 @@ where
         if let Some(answer) = cors::preflight(&request) {
             return done(answer);
         }
-        let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
-            let shed = ApiError::Overloaded {
-                detail: "the server is at capacity; retry in a moment".into(),
-            };
-            return done(shed.into_response());
-        };
         use http_body::Body as _;
-        let request = if request.body().is_end_stream() {
-            request
+        let class = if request.method() == Method::POST {
+            Class::Bulk
         } else {
-            let timeout = shared.body_timeout;
-            request.map(|body| Body::new(TimeoutBody::new(timeout, body)))
+            Class::Single
         };
+        if class == Class::Single && request.body().is_end_stream() {
+            // The fast path: no body to read, the handler runs here.
+            let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+                return done(shed(&shared, class));
+            };
+            return GuardFuture {
+                state: State::Running {
+                    inner: self.inner.call(request),
+                    deadline: None,
+                    permit: Some(permit),
+                },
+                shared,
+                route,
+                started,
+            };
+        }
+        // A full budget now will most likely be full once the body is in: shed before
+        // reading it rather than after.
+        if shared.budget(class).available_permits() == 0 {
+            return done(shed(&shared, class));
+        }
+        // The inner service is a router's route: always ready, cheap to clone.
+        let inner = self.inner.clone();
+        let fut = Box::pin(with_body(shared.clone(), inner, request, class));
         GuardFuture {
-            state: State::Running {
-                inner: self.inner.call(request),
-                deadline: None,
-                permit: Some(permit),
-            },
+            state: State::Boxed { fut },
             shared,
             route,
             started,
         }
+    }
+}
+
+/// The two request classes, each with its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Single,
+    Bulk,
+}
+
+impl Class {
+    fn label(self) -> &'static str {
+        match self {
+            Class::Single => "single",
+            Class::Bulk => "bulk",
+        }
+    }
+}
+
+impl Shared {
+    fn budget(&self, class: Class) -> &Arc<Semaphore> {
+        match class {
+            Class::Single => &self.permits,
+            Class::Bulk => &self.bulk_permits,
+        }
+    }
+}
+
+/// The 503 for a request over its class's budget, counted.
+fn shed(shared: &Shared, class: Class) -> Response {
+    shared.metrics.count_shed(class.label(), "capacity");
+    ApiError::Overloaded {
+        detail: "the server is at capacity; retry in a moment".into(),
+    }
+    .into_response()
+}
+
+/// The 503 for a handler past its deadline, counted.
+fn timed_out(shared: &Shared, class: Class) -> Response {
+    shared.metrics.count_shed(class.label(), "timeout");
+    ApiError::Overloaded {
+        detail: "the request took too long to handle".into(),
+    }
+    .into_response()
+}
+
+/// A request with a body: read it without a permit, then take one from the class budget and
+/// run the handler (bulk ones on the bulk pool) within the handler timeout.
+async fn with_body<S>(shared: Arc<Shared>, inner: S, request: Request<Body>, class: Class) -> Response
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = match read_body(&shared, body, declared).await {
+        Ok(bytes) => bytes,
+        Err(problem) => return problem.into_response(),
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let Ok(permit) = shared.budget(class).clone().try_acquire_owned() else {
+        return shed(&shared, class);
+    };
+    use tower::ServiceExt;
+    let deadline = tokio::time::Instant::now() + shared.handler_timeout;
+    match class {
+        Class::Single => {
+            let handled = tokio::time::timeout_at(deadline, inner.oneshot(request)).await;
+            drop(permit);
+            match handled {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => timed_out(&shared, class),
+            }
+        }
+        Class::Bulk => {
+            // The permit goes with the job: the budget counts work actually running, even
+            // past a timeout (a CPU-bound handler cannot be stopped halfway).
+            let job = shared.bulk.spawn(async move {
+                let _permit = permit;
+                inner.oneshot(request).await
+            });
+            let abort = job.abort_handle();
+            match tokio::time::timeout_at(deadline, job).await {
+                Ok(Ok(Ok(response))) => response,
+                Ok(Ok(Err(never))) => match never {},
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "a bulk handler failed; answered 500");
+                    ApiError::Internal {
+                        detail: "the server failed to handle this request".into(),
+                    }
+                    .into_response()
+                }
+                Err(_) => {
+                    abort.abort();
+                    timed_out(&shared, class)
+                }
+            }
+        }
+    }
+}
+
+/// Reads a request body whole: at most `max_body_bytes`, with at most `body_timeout` between
+/// chunks, and arriving at `min_body_rate` on average after a grace of `body_timeout`.
+async fn read_body(shared: &Shared, mut body: Body, declared: Option<u64>) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let limit = shared.max_body_bytes;
+    let too_large = || ApiError::PayloadTooLarge {
+        detail: format!("request body is larger than {limit} bytes"),
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let started = tokio::time::Instant::now();
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    loop {
+        let earned = Duration::from_secs_f64(buf.len() as f64 / shared.min_body_rate as f64);
+        let deadline = (started + shared.body_timeout + earned).min(tokio::time::Instant::now() + shared.body_timeout);
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                return Err(ApiError::RequestTimeout {
+                    detail: format!(
+                        "the request body arrived too slowly (at least {} bytes a second after {} s)",
+                        shared.min_body_rate,
+                        shared.body_timeout.as_secs_f64()
+                    ),
+                })
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(ApiError::body(None, format!("could not read the request body: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The process's pool for bulk handlers: `threads` threads (fixed by the first caller) at a
+/// lower CPU priority (nice 10), so that under a bulk flood the request threads, which
+/// answer single lookups, still get the CPU first. Process-wide and never dropped: a tokio
+/// runtime may not be dropped from async code, where a server's router ends.
+pub fn bulk_runtime(threads: usize) -> tokio::runtime::Handle {
+    static BULK: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    let runtime = BULK.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("bulk")
+            .enable_all()
+            .on_thread_start(|| {
+                #[cfg(target_os = "linux")]
+                // SAFETY: setpriority takes plain integers; on Linux `who = 0` is this thread.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                }
+            })
+            .build()
+            .map_err(
+                |e| tracing::error!(error = %e, "cannot start the bulk pool; bulk requests run on the request threads"),
+            )
+            .ok()
+    });
+    match runtime {
+        Some(rt) => rt.handle().clone(),
+        // Without a pool of its own, bulk work shares the request threads.
+        None => tokio::runtime::Handle::current(),
     }
 }
 
@@ -168,6 +385,8 @@ pin_project_lite::pin_project! {
             deadline: Option<Pin<Box<Sleep>>>,
             permit: Option<OwnedSemaphorePermit>,
         },
+        // A request with a body (see `with_body`): its own future, boxed.
+        Boxed { fut: Pin<Box<dyn Future<Output = Response> + Send>> },
         // An answer ready at once (shed, preflight); taken on the first poll.
         Done { response: Option<Response> },
     }
@@ -198,6 +417,17 @@ where
                 }
                 .into_response()
             }),
+            StateProj::Boxed { fut } => match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(response)) => response,
+                Err(_) => {
+                    tracing::error!("a handler panicked; answered 500");
+                    ApiError::Internal {
+                        detail: "the server failed to handle this request".into(),
+                    }
+                    .into_response()
+                }
+            },
             StateProj::Running {
                 inner,
                 deadline,
@@ -227,10 +457,7 @@ where
                         if sleep.as_mut().poll(cx).is_pending() {
                             return Poll::Pending;
                         }
-                        ApiError::Overloaded {
-                            detail: "the request took too long to handle".into(),
-                        }
-                        .into_response()
+                        timed_out(this.shared, Class::Single)
                     }
                 }
             }
@@ -344,8 +571,12 @@ mod tests {
         let guard = GuardLayer::new(GuardConfig {
             metrics,
             concurrency,
+            bulk_concurrency: concurrency,
+            bulk_threads: 1,
             handler_timeout: Duration::from_millis(handler_ms),
             body_timeout: Duration::from_millis(100),
+            min_body_rate: 1024,
+            max_body_bytes: 1 << 16,
             document_headers: vec![(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))],
             page_csp: HeaderValue::from_static("default-src 'self'"),
             other_csp: HeaderValue::from_static("default-src 'none'"),

@@ -1,31 +1,120 @@
-//! Accepting connections: hyper with a header-read timeout (a slow client cannot pin a
-//! connection) and graceful shutdown (stop accepting, let in-flight requests finish).
+//! Accepting connections and bounding each one's life: a cap on open connections (refused
+//! at once beyond it), a deadline for the first request (silent sockets, protocol detection,
+//! a half-sent HTTP/2 preface, slow first headers), hyper's header timeout for later
+//! HTTP/1.1 requests, an idle timeout (HTTP/1.1 keep-alive and HTTP/2 alike), a write timeout
+//! ([`TimedIo`]), HTTP/2 keep-alive pings, and a drain on shutdown that closes idle
+//! connections at once and gives busy ones up to [`DRAIN_TIMEOUT`].
+//!
+//! Each connection's task is its own watchdog: it sleeps until its next deadline, then looks
+//! at the connection's [`Activity`] counters, so a connection costs one timer, re-armed about
+//! once per idle period, and nothing per request.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 
-/// How long a client has to send a request's headers.
+use super::conn::{Activity, TimedIo, Tracked};
+use crate::metrics::Metrics;
+
+/// How long a client has to send a request's headers (and, on a new connection, to start:
+/// the first request must be complete this long after the connection was accepted).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may stay open with no request in a handler and nothing sent.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write may stay blocked (the client not reading) before the connection is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections at most (further ones are closed as soon as they are accepted).
+pub const MAX_CONNECTIONS: usize = 32_768;
 /// How long in-flight requests get to finish after shutdown is requested.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// After shutdown, a connection quiet for this long (no request in a handler, nothing sent)
+/// is closed without waiting for the client.
+const DRAIN_QUIET: Duration = Duration::from_millis(250);
+/// How long a connection told to close (GOAWAY sent) gets before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// HTTP/2 keep-alive: a PING after this long without frames, and the connection closed if it
+/// is not acknowledged within [`H2_PING_TIMEOUT`] (a peer that vanished).
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Concurrent streams one HTTP/2 connection may open.
+const H2_MAX_STREAMS: u32 = 128;
+/// File descriptors kept back from the connection cap (data files, the admin listener, logs).
+const RESERVED_FDS: u64 = 256;
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>, header_timeout: Duration) {
+/// How the accept loop treats connections.
+#[derive(Clone)]
+pub struct ConnConfig {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
+    pub max_connections: usize,
+    /// Counts refused and timed-out connections, where given.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+impl ConnConfig {
+    /// The connection cap, lowered to fit the open-file limit `fd_limit` if it must.
+    pub fn fitted_to(mut self, fd_limit: Option<u64>) -> Self {
+        if let Some(limit) = fd_limit {
+            let room = limit.saturating_sub(RESERVED_FDS).max(16);
+            self.max_connections = self.max_connections.min(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        self
+    }
+}
+
+/// Why a connection was closed by the server rather than by its client.
+#[derive(Debug, Clone, Copy)]
+pub enum Closed {
+    /// Over the connection cap.
+    OverCap,
+    /// No complete first request in time.
+    Handshake,
+    /// Nothing happening for the idle timeout.
+    Idle,
+    /// The client stopped reading.
+    Write,
+}
+
+impl Closed {
+    pub fn label(self) -> &'static str {
+        match self {
+            Closed::OverCap => "over_cap",
+            Closed::Handshake => "handshake_timeout",
+            Closed::Idle => "idle_timeout",
+            Closed::Write => "write_timeout",
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>, config: ConnConfig) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(config.header_timeout)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_PING_INTERVAL))
+        .keep_alive_timeout(H2_PING_TIMEOUT)
+        .max_concurrent_streams(H2_MAX_STREAMS);
+    let builder = Arc::new(builder);
+    let max = config
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let slots = Arc::new(Semaphore::new(max));
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -40,22 +129,103 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             },
             _ = &mut shutdown => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Refused at once: closing costs nothing, and the client learns now, not after a
+            // timeout (its connect succeeded, its first read sees the close).
+            count(&config, Closed::OverCap);
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let service = app.clone();
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let watched = graceful.watch(connection);
+        let (builder, app, config, stop) = (builder.clone(), app.clone(), config.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
+            let _slot = slot;
+            connection(stream, &builder, app, &config, stop).await;
+            let _ = peer;
         });
     }
     drop(listener);
     tracing::info!("no longer accepting; draining in-flight requests");
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
-        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    let _ = stop_tx.send(true);
+    // Every connection task holds a slot until it ends: all slots back means all closed.
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(max as u32)).await;
+    match drained {
+        Ok(_) => tracing::info!("all connections closed"),
+        Err(_) => tracing::warn!("drain timed out; closing remaining connections"),
+    };
+}
+
+fn count(config: &ConnConfig, why: Closed) {
+    if let Some(m) = &config.metrics {
+        m.count_closed(why.label());
+    }
+}
+
+/// Runs one connection to its end, as its watchdog.
+async fn connection(
+    stream: TcpStream,
+    builder: &auto::Builder<TokioExecutor>,
+    app: Router,
+    config: &ConnConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let activity = Arc::new(Activity::default());
+    let io = TokioIo::new(TimedIo::new(stream, activity.clone(), config.write_timeout));
+    let service = Tracked::new(TowerToHyperService::new(app), activity.clone());
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let mut deadline = Instant::now() + config.header_timeout;
+    let mut seen = activity.seen();
+    let (mut draining, mut closing) = (*stop.borrow(), false);
+    if draining {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    let timed_out = e
+                        .downcast_ref::<std::io::Error>()
+                        .or_else(|| std::error::Error::source(&*e).and_then(|s| s.downcast_ref::<std::io::Error>()))
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+                    if timed_out {
+                        count(config, Closed::Write);
+                    }
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.changed(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+                deadline = Instant::now() + DRAIN_QUIET;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let now = activity.seen();
+                let busy = now.in_flight > 0 || now != seen;
+                seen = now;
+                if closing {
+                    return; // told to close and did not: drop it
+                }
+                if now.requests == 0 {
+                    // No complete request since the accept: silent, a half-sent preface or
+                    // headers too slow. Nothing to answer; close.
+                    count(config, Closed::Handshake);
+                    return;
+                }
+                match (busy, draining) {
+                    (true, true) => deadline = Instant::now() + DRAIN_QUIET,
+                    (true, false) => deadline = Instant::now() + config.idle_timeout,
+                    (false, true) => return,
+                    (false, false) => {
+                        // Idle: say goodbye (HTTP/2 GOAWAY; HTTP/1.1 closes), then drop.
+                        count(config, Closed::Idle);
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                        deadline = Instant::now() + CLOSE_GRACE;
+                    }
+                }
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! and drains on shutdown; [`listen`] is the accept loop; [`reload`] swaps in new data.
 
 pub mod admin;
+pub mod conn;
 pub mod guard;
 pub mod listen;
 pub mod protect;

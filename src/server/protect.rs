@@ -27,23 +27,50 @@ use crate::metrics::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Requests in handlers at once; more are shed with 503.
+    /// Single requests (everything but POST) in handlers at once; more are shed with 503.
     pub concurrency: usize,
+    /// Bulk requests (POST) in handlers or queued for the bulk worker at once; more are shed
+    /// with 503. A budget of its own, so bulk traffic cannot starve single lookups (nor the
+    /// reverse).
+    pub bulk_concurrency: usize,
+    /// Threads running bulk handlers, at a lower scheduling priority than the threads
+    /// answering single requests.
+    pub bulk_threads: usize,
     /// Longest a handler may take.
     pub handler_timeout: Duration,
-    /// Longest a request body may pause between chunks (an idle timeout, not a total).
+    /// Longest a request body may pause between chunks, and the grace before
+    /// [`min_body_rate`](Self::min_body_rate) applies.
     pub body_timeout: Duration,
-    /// Longest a client may take to send request headers (enforced by the accept loop).
+    /// Slowest average rate (bytes a second) a request body may arrive at, after the grace.
+    pub min_body_rate: u64,
+    /// Longest a client may take to send request headers; a new connection's first request
+    /// must be complete this long after it was accepted (enforced by the accept loop).
     pub header_timeout: Duration,
+    /// Longest a connection may stay open with nothing in a handler and nothing sent.
+    pub idle_timeout: Duration,
+    /// Longest a write may stay blocked because the client does not read.
+    pub write_timeout: Duration,
+    /// Open connections at most on the public listener (lowered to fit the open-file limit).
+    pub max_connections: usize,
+    /// How long `POST /admin/reload` waits for its reload before answering 202 (the reload
+    /// goes on either way).
+    pub reload_wait: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             concurrency: 512,
+            bulk_concurrency: 16,
+            bulk_threads: 1,
             handler_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            min_body_rate: 4096,
             header_timeout: super::listen::HEADER_READ_TIMEOUT,
+            idle_timeout: super::listen::IDLE_TIMEOUT,
+            write_timeout: super::listen::WRITE_TIMEOUT,
+            max_connections: super::listen::MAX_CONNECTIONS,
+            reload_wait: Duration::from_secs(5),
         }
     }
 }
@@ -67,8 +94,12 @@ pub fn protect(router: Router, metrics: Arc<Metrics>, limits: &Limits, csp: &str
     let guard = GuardLayer::new(GuardConfig {
         metrics,
         concurrency: limits.concurrency,
+        bulk_concurrency: limits.bulk_concurrency,
+        bulk_threads: limits.bulk_threads,
         handler_timeout: limits.handler_timeout,
         body_timeout: limits.body_timeout,
+        min_body_rate: limits.min_body_rate,
+        max_body_bytes: crate::api::body::MAX_BODY_BYTES,
         document_headers: vec![
             (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),

@@ -5,14 +5,16 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-
 use tokio::net::TcpListener;
 
 use super::admin::{self, AdminState};
+use super::listen::ConnConfig;
 use super::protect::{content_security_policy, protect, Limits};
 use super::reload::{Loader, Reloader};
 use crate::api::{self, AppState};
+
+/// Open connections at most on the admin listener.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
 
 /// The two bound sockets: the public API and map, and the admin listener.
 pub struct Listeners {
@@ -44,10 +46,15 @@ impl Listeners {
 }
 
 /// How a server runs beyond its data.
+#[derive(Default)]
 pub struct RunOptions {
     pub limits: Limits,
     /// Reloads the data (SIGHUP, `POST /admin/reload`); `None` disables reload.
     pub loader: Option<Loader>,
+    /// SIGHUP, registered by the caller before its initial load (so a SIGHUP then neither
+    /// kills the process nor is lost: one reload follows the start). `None`: registered here.
+    #[cfg(unix)]
+    pub hangup: Option<tokio::signal::unix::Signal>,
 }
 
 /// Serves `state` until `shutdown` resolves, then stops accepting on both listeners and lets
@@ -63,33 +70,60 @@ pub async fn run(
     state.warm_up();
     let csp = content_security_policy(state.web.basemap_origin().as_deref());
     let public = protect(api::app(state.clone()), state.metrics.clone(), &options.limits, &csp);
-    let reloader = options.loader.map(|load| Arc::new(Reloader::new(state.clone(), load)));
+    let reloader = options.loader.map(|load| Reloader::start(state.clone(), load));
     let admin = admin::app(AdminState {
         app: state.clone(),
         reloader: reloader.clone(),
+        reload_wait: options.limits.reload_wait,
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
     if let Some(reloader) = reloader {
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                return;
-            };
-            loop {
-                tokio::select! {
-                    got = hup.recv() => {
-                        if got.is_none() { break; }
-                        tracing::info!("SIGHUP: reloading data");
-                        let _ = reloader.reload().await;
+        use tokio::signal::unix::{signal, SignalKind};
+        let hangup = match options.hangup {
+            Some(h) => Some(h),
+            None => signal(SignalKind::hangup()).ok(),
+        };
+        if let Some(mut hup) = hangup {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        got = hup.recv() => {
+                            if got.is_none() { break; }
+                            // Only asks: the loop never waits for a reload, so a SIGHUP during
+                            // one is taken at once and coalesced into the next.
+                            let job = reloader.request();
+                            tracing::info!(job, "SIGHUP: reload requested");
+                        }
+                        _ = stop.changed() => break,
                     }
-                    _ = stop.changed() => break,
                 }
-            }
-        });
+            });
+        }
     }
-    let header_timeout = options.limits.header_timeout;
+    let fd_limit = super::conn::raise_fd_limit();
+    let limits = &options.limits;
+    let public_conns = ConnConfig {
+        header_timeout: limits.header_timeout,
+        idle_timeout: limits.idle_timeout,
+        write_timeout: limits.write_timeout,
+        max_connections: limits.max_connections,
+        metrics: Some(state.metrics.clone()),
+    }
+    .fitted_to(fd_limit);
+    tracing::info!(
+        max_connections = public_conns.max_connections,
+        fd_limit,
+        "connection limits"
+    );
+    // The admin listener has a small cap of its own: a flood of the public port cannot
+    // lock operators out.
+    let admin_conns = ConnConfig {
+        max_connections: ADMIN_MAX_CONNECTIONS,
+        metrics: None,
+        ..public_conns.clone()
+    };
     let admin_task = tokio::spawn(super::listen::serve(
         listeners.admin,
         admin,
@@ -97,7 +131,7 @@ pub async fn run(
             let mut rx = stop_rx;
             let _ = rx.wait_for(|stop| *stop).await;
         },
-        header_timeout,
+        admin_conns,
     ));
     tracing::info!(addr = %public_addr, admin = %admin_addr, "serving; map at http://{public_addr}/");
     super::listen::serve(
@@ -107,7 +141,7 @@ pub async fn run(
             shutdown.await;
             let _ = stop_tx.send(true);
         },
-        header_timeout,
+        public_conns,
     )
     .await;
     let _ = admin_task.await;

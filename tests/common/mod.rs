@@ -86,7 +86,11 @@ pub fn start_server(state: AppState, limits: Limits, loader: Option<Loader>) -> 
                 listeners.admin_addr().expect("addr"),
             );
             tx.send(addrs).expect("send addrs");
-            let options = RunOptions { limits, loader };
+            let options = RunOptions {
+                limits,
+                loader,
+                ..Default::default()
+            };
             let _ = alliance_map::server::run(listeners, state, options, std::future::pending()).await;
         });
     });

@@ -1,0 +1,455 @@
+//! Idle, slow and hostile clients on loopback, at a small scale (the full-scale figures are
+//! measured by `scripts/hostile.sh`): silent and half-preface sockets, the connection cap,
+//! idle HTTP/2, slow readers, slow bodies, the bulk and single budgets, shutdown with idle
+//! HTTP/2 clients, and reloads as jobs. Every test bounds its own time.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alliance_map::api::AppState;
+use alliance_map::atlas::Atlas;
+use alliance_map::server::reload::Loader;
+use alliance_map::server::{Limits, Listeners, RunOptions};
+use common::client;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn boundaries() -> Atlas {
+    Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads")
+}
+
+/// Short timeouts, so the tests take seconds.
+fn limits() -> Limits {
+    Limits {
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        write_timeout: Duration::from_secs(1),
+        body_timeout: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+/// A server whose shutdown the test controls: its addresses, the trigger, and a receiver
+/// told when `server::run` has returned.
+struct Server {
+    addr: String,
+    admin: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: std::sync::mpsc::Receiver<()>,
+}
+
+fn start(limits: Limits, loader: Option<Loader>) -> Server {
+    start_with_state(AppState::new(boundaries()), limits, loader)
+}
+
+fn start_with_state(state: AppState, limits: Limits, loader: Option<Loader>) -> Server {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.unwrap();
+            addr_tx
+                .send((listeners.public_addr().unwrap(), listeners.admin_addr().unwrap()))
+                .unwrap();
+            let options = RunOptions {
+                limits,
+                loader,
+                ..Default::default()
+            };
+            let _ = alliance_map::server::run(listeners, state, options, async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+            let _ = done_tx.send(());
+        });
+        rt.shutdown_timeout(Duration::from_millis(100));
+    });
+    let (public, admin) = addr_rx.recv().unwrap();
+    Server {
+        addr: public.to_string(),
+        admin: format!("http://{admin}"),
+        stop: Some(stop_tx),
+        stopped: done_rx,
+    }
+}
+
+impl Server {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Reads until the server closes the connection (Ok: bytes read) or `limit` passes (Err).
+async fn until_closed(stream: &mut TcpStream, limit: Duration) -> Result<usize, usize> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut total = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return Err(total),
+            Ok(Ok(0)) | Ok(Err(_)) => return Ok(total),
+            Ok(Ok(n)) => total += n,
+        }
+    }
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// The client preface, empty SETTINGS and `GET path` on stream 1, HPACK-encoded by hand
+/// (`:method GET`, `:scheme http` from the static table; `:path` and `:authority` literal).
+fn h2_get(path: &str) -> Vec<u8> {
+    let mut block = vec![0x82, 0x86, 0x44, path.len() as u8];
+    block.extend_from_slice(path.as_bytes());
+    block.extend_from_slice(&[0x41, 1, b'x']);
+    let mut bytes = PREFACE.to_vec();
+    bytes.extend(h2_frame(0x4, 0, 0, &[]));
+    bytes.extend(h2_frame(0x1, 0x5, 1, &block));
+    bytes
+}
+
+async fn healthz_ms(base: &str) -> f64 {
+    let started = Instant::now();
+    // A fresh connection each time: what a new client sees.
+    let c = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let r = c.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+#[tokio::test]
+async fn silent_and_half_preface_sockets_are_closed_and_new_clients_are_served() {
+    let server = start(limits(), None);
+    let mut sockets = Vec::new();
+    for i in 0..300 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        if i % 2 == 1 {
+            // Half the HTTP/2 preface: protocol detection waits for the rest.
+            s.write_all(&PREFACE[..16]).await.unwrap();
+        }
+        sockets.push(s);
+    }
+    let mut latencies = Vec::new();
+    for _ in 0..10 {
+        latencies.push(healthz_ms(&server.base()).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closers = sockets.into_iter().map(|mut s| {
+        tokio::spawn(async move {
+            let started = Instant::now();
+            until_closed(&mut s, Duration::from_secs(6))
+                .await
+                .map(|_| started.elapsed())
+        })
+    });
+    for closed in futures_util::future::join_all(closers).await {
+        assert!(closed.unwrap().is_ok(), "a silent or half-preface socket was left open");
+    }
+    latencies.sort_by(f64::total_cmp);
+    assert!(latencies[5] <= 100.0, "/healthz median {latencies:?} ms");
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_connections_closed_total{reason=\"handshake_timeout\"} 300"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_at_once() {
+    let server = start(
+        Limits {
+            max_connections: 8,
+            header_timeout: Duration::from_secs(5),
+            ..limits()
+        },
+        None,
+    );
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(&server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = TcpStream::connect(&server.addr).await.unwrap();
+    let started = Instant::now();
+    assert!(until_closed(&mut extra, Duration::from_secs(2)).await.is_ok());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(healthz_ms(&server.base()).await < 1000.0, "slots come back");
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_connections_closed_total{reason=\"over_cap\"} 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let server = start(limits(), None);
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(&h2_get("/healthz")).await.unwrap();
+    // The answer comes, then nothing: the idle timeout (1 s, checked each second) closes it.
+    let started = Instant::now();
+    let read = until_closed(&mut s, Duration::from_secs(8)).await;
+    assert!(read.is_ok_and(|n| n > 0), "{read:?}: answered, then closed");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_http2_connections_at_once() {
+    let mut server = start(limits(), None);
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(&h2_get("/healthz")).await.unwrap();
+    let mut buf = [0u8; 4096];
+    assert!(s.read(&mut buf).await.unwrap() > 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let _ = server.stop.take().unwrap().send(());
+    // A client that never answers the GOAWAY's PING: closed as idle, not waited for.
+    let stopped = tokio::task::spawn_blocking(move || server.stopped.recv_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(stopped.is_ok(), "the server did not stop within 10 s");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    drop(s);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let server = start(limits(), None);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // A small receive window, so the server's writes block soon.
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    let request = "GET /api/v1/boundaries/stps.geojson?detail=full HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.write_all(request.as_bytes()).await.unwrap();
+    // Never read for a while: longer than the 1 s write timeout.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let full = client()
+        .get(format!("{}/api/v1/boundaries/stps.geojson?detail=full", server.base()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    let read = until_closed(&mut s, Duration::from_secs(10)).await;
+    let got = read.expect("the connection was closed by the server");
+    assert!(
+        got < full,
+        "read {got} of a {full}-byte document: cut off, not sent whole"
+    );
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_connections_closed_total{reason=\"write_timeout\"} 1"),
+        "{m}"
+    );
+}
+
+/// `POST /api/v1/lookup` headers announcing `len` bytes of body, and the first byte of it.
+fn trickle_head(len: usize) -> String {
+    format!(
+        "POST /api/v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n{{"
+    )
+}
+
+#[tokio::test]
+async fn slow_bodies_hold_no_permit() {
+    let server = start(
+        Limits {
+            concurrency: 4,
+            bulk_concurrency: 4,
+            body_timeout: Duration::from_secs(5),
+            ..limits()
+        },
+        None,
+    );
+    let mut trickling = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(trickle_head(1000).as_bytes()).await.unwrap();
+        trickling.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = client();
+    for i in 0..20 {
+        let r = c
+            .get(format!(
+                "{}/api/v1/lookup?lon={}&lat=53.8",
+                server.base(),
+                -1.5 - i as f64 * 0.01
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "lookup {i} while 20 bodies trickle");
+    }
+    // A bulk lookup too: the bulk budget is not held by bodies still arriving.
+    let (status, _, _) = common::post_json_to(
+        &server.base(),
+        "/api/v1/lookup",
+        r#"{"points":[{"lon":-1.5,"lat":53.8}]}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    drop(trickling);
+}
+
+#[tokio::test]
+async fn a_body_below_the_minimum_rate_is_cut_off_even_without_pauses() {
+    let server = start(
+        Limits {
+            body_timeout: Duration::from_secs(1),
+            min_body_rate: 100,
+            ..limits()
+        },
+        None,
+    );
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(trickle_head(1000).as_bytes()).await.unwrap();
+    let started = Instant::now();
+    // One byte every 300 ms: never a pause of a whole second, but 3 bytes a second.
+    let (mut r, mut w) = s.into_split();
+    let writer = tokio::spawn(async move {
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if w.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(8), r.read_to_end(&mut response)).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(read.is_ok(), "still reading after 8 s");
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    writer.abort();
+}
+
+#[tokio::test]
+async fn bulk_and_single_requests_have_budgets_of_their_own() {
+    let bulk = r#"{"points":[{"lon":-1.5,"lat":53.8}]}"#;
+    // No bulk budget: bulk requests are shed, counted; single lookups are served.
+    let server = start(
+        Limits {
+            bulk_concurrency: 0,
+            ..limits()
+        },
+        None,
+    );
+    let r = client()
+        .post(format!("{}/api/v1/lookup", server.base()))
+        .header("content-type", "application/json")
+        .body(bulk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let (status, _, _) = common::get_json_from(&server.base(), "/api/v1/lookup?lon=-1.5&lat=53.8").await;
+    assert_eq!(status, 200);
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_shed_total{class=\"bulk\",reason=\"capacity\"} 1"),
+        "{m}"
+    );
+    // And the other way round.
+    let server = start(
+        Limits {
+            concurrency: 0,
+            ..limits()
+        },
+        None,
+    );
+    let (status, _, _) = common::get_json_from(&server.base(), "/api/v1/lookup?lon=-1.5&lat=53.8").await;
+    assert_eq!(status, 503);
+    let (status, _, body) =
+        common::post_json_to(&server.base(), "/api/v1/lookup", bulk, Some("application/json")).await;
+    assert_eq!(status, 200, "{body}");
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_shed_total{class=\"single\",reason=\"capacity\"} 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn a_reload_longer_than_the_wait_finishes_is_applied_and_reported() {
+    let loads = Arc::new(AtomicUsize::new(0));
+    let counter = loads.clone();
+    let loader: Loader = Box::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(1500));
+        Ok(boundaries())
+    });
+    let server = start(
+        Limits {
+            reload_wait: Duration::from_millis(100),
+            ..limits()
+        },
+        Some(loader),
+    );
+    let c = client();
+    let r = c.post(format!("{}/admin/reload", server.admin)).send().await.unwrap();
+    assert_eq!(r.status(), 202, "still running after the wait");
+    let first: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(first["job"], 1);
+    // Three more asks while it runs: coalesced into one more reload.
+    for _ in 0..3 {
+        let r = c.post(format!("{}/admin/reload", server.admin)).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let s: serde_json::Value = c
+            .get(format!("{}/admin/reload", server.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["finished"] == 4 && s["running"] == false {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "reloads did not finish: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status["last"]["ok"], true, "{status}");
+    assert_eq!(status["last"]["data_version"], 3, "{status}");
+    assert_eq!(loads.load(Ordering::SeqCst), 2, "four asks, two loads");
+    let ready: serde_json::Value = c
+        .get(format!("{}/readyz", server.base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["data_version"], 3);
+}
