@@ -6,7 +6,7 @@
 # (and $work to be removed) on exit.
 start_server() {
   cargo build --release --quiet
-  RUST_LOG=warn ${LAUNCH:-} ./target/release/alliance-map serve --addr "127.0.0.1:$port" \
+  RUST_LOG=warn ${LAUNCH:-} "${CARGO_TARGET_DIR:-target}/release/alliance-map" serve --addr "127.0.0.1:$port" \
     --admin-addr "127.0.0.1:$((port + 1))" --data "$data" ${NO_POSTCODES:+--no-postcodes} &
   pid=$!
   trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -453,3 +453,35 @@ async fn a_reload_longer_than_the_wait_finishes_is_applied_and_reported() {
         .unwrap();
     assert_eq!(ready["data_version"], 3);
 }
+
+/// What hyper answers itself, before any request reaches the API (it offers no hook to
+/// decorate these): a bare status with an empty body, then the connection closes. Everything
+/// our own limits catch first (a long query string, a long path segment) is a problem
+/// document with the security headers.
+#[tokio::test]
+async fn malformed_heads_get_bare_answers_from_hyper_and_long_uris_get_problems() {
+    let server = start(limits(), None);
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    let mut head = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..150 {
+        head.push_str(&format!("x-h{i}: 1\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(read.is_ok(), "closed promptly");
+    assert!(answer.starts_with("http/1.1 431"), "{answer}");
+    assert!(answer.contains("content-length: 0"), "no body to render: {answer}");
+
+    let long = format!(
+        "{}/api/v1/lookup?lon=-1.5&lat=53.8&pad={}",
+        server.base(),
+        "x".repeat(3000)
+    );
+    let r = client().get(long).send().await.unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}
