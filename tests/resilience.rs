@@ -180,9 +180,14 @@ async fn connections_over_the_cap_are_refused_at_once() {
         },
         None,
     );
+    // Eight keep-alive connections that have each had a request answered: not evictable.
     let mut held = Vec::new();
     for _ in 0..8 {
-        held.push(TcpStream::connect(&server.addr).await.unwrap());
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        assert!(s.read(&mut buf).await.unwrap() > 0);
+        held.push(s);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut extra = TcpStream::connect(&server.addr).await.unwrap();
@@ -484,4 +489,32 @@ async fn malformed_heads_get_bare_answers_from_hyper_and_long_uris_get_problems(
     assert!(r.status().is_client_error(), "{}", r.status());
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn at_the_cap_a_silent_connection_makes_room_for_a_new_client() {
+    let server = start(
+        Limits {
+            max_connections: 8,
+            header_timeout: Duration::from_secs(5),
+            ..limits()
+        },
+        None,
+    );
+    let mut silent = Vec::new();
+    for _ in 0..8 {
+        silent.push(TcpStream::connect(&server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The cap is full of sockets that never sent a request: a new client is still served,
+    // at once, and the oldest silent socket is the one closed for it.
+    let ms = healthz_ms(&server.base()).await;
+    assert!(ms < 500.0, "{ms} ms");
+    let oldest = until_closed(&mut silent[0], Duration::from_secs(2)).await;
+    assert!(oldest.is_ok(), "the oldest silent socket was evicted");
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_connections_closed_total{reason=\"evicted\"} 1"),
+        "{m}"
+    );
 }

@@ -19,7 +19,8 @@
 //!   unchanged (no allocation, no timer);
 //! - **bulk work off the request threads**: bulk handlers run on a small pool of
 //!   lower-priority threads ([`bulk_runtime`]), so their CPU time cannot delay single
-//!   lookups queued on the request threads;
+//!   lookups queued on the request threads; a bulk request over its budget gets its 503
+//!   after [`BULK_SHED_DELAY`], which caps how fast a flood can retry;
 //! - **timeout**: the handler is polled first and a timer is armed only if it is still
 //!   pending (lookups finish on their first poll, so they never touch the timer wheel); the
 //!   deadline counts from the handler's start; expired → 503 problem;
@@ -187,6 +188,23 @@ where
         // A full budget now will most likely be full once the body is in: shed before
         // reading it rather than after.
         if shared.budget(class).available_permits() == 0 {
+            if class == Class::Bulk {
+                // A bulk flood retries as fast as it is refused: answering its 503s a moment
+                // later caps its retry rate (connections / delay) and so the request threads'
+                // time it takes, without holding a permit or reading its body.
+                let later = shared.clone();
+                return GuardFuture {
+                    state: State::Boxed {
+                        fut: Box::pin(async move {
+                            tokio::time::sleep(BULK_SHED_DELAY).await;
+                            shed(&later, class)
+                        }),
+                    },
+                    shared,
+                    route,
+                    started,
+                };
+            }
             return done(shed(&shared, class));
         }
         // The inner service is a router's route: always ready, cheap to clone.
@@ -200,6 +218,9 @@ where
         }
     }
 }
+
+/// How long a bulk request over its budget waits for its 503.
+pub const BULK_SHED_DELAY: Duration = Duration::from_millis(100);
 
 /// The two request classes, each with its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,8 +366,9 @@ async fn read_body(shared: &Shared, mut body: Body, declared: Option<u64>) -> Re
 }
 
 /// The process's pool for bulk handlers: `threads` threads (fixed by the first caller) at a
-/// lower CPU priority (nice 10), so that under a bulk flood the request threads, which
-/// answer single lookups, still get the CPU first. Process-wide and never dropped: a tokio
+/// lower CPU priority (nice 5: about a third of a request thread's weight), so that under a
+/// bulk flood the request threads, which answer single lookups, get the CPU first, while an
+/// ordinary mix of bulk and single requests still gets its bulk work done. Process-wide and never dropped: a tokio
 /// runtime may not be dropped from async code, where a server's router ends.
 pub fn bulk_runtime(threads: usize) -> tokio::runtime::Handle {
     static BULK: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
@@ -359,7 +381,7 @@ pub fn bulk_runtime(threads: usize) -> tokio::runtime::Handle {
                 #[cfg(target_os = "linux")]
                 // SAFETY: setpriority takes plain integers; on Linux `who = 0` is this thread.
                 unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 5);
                 }
             })
             .build()

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::time::Instant;
 
 use super::conn::{Activity, TimedIo, Tracked};
@@ -46,6 +46,10 @@ const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent streams one HTTP/2 connection may open.
 const H2_MAX_STREAMS: u32 = 128;
+/// How long a newcomer at the cap waits for an evicted connection's slot.
+const EVICTION_WAIT: Duration = Duration::from_millis(100);
+/// Newcomers that may wait for a slot at once.
+const EVICTION_WAITERS: usize = 64;
 /// File descriptors kept back from the connection cap (data files, the admin listener, logs).
 const RESERVED_FDS: u64 = 256;
 
@@ -82,6 +86,8 @@ pub enum Closed {
     Idle,
     /// The client stopped reading.
     Write,
+    /// Still without a complete request when the cap was reached: made room for a newcomer.
+    Evicted,
 }
 
 impl Closed {
@@ -91,6 +97,7 @@ impl Closed {
             Closed::Handshake => "handshake_timeout",
             Closed::Idle => "idle_timeout",
             Closed::Write => "write_timeout",
+            Closed::Evicted => "evicted",
         }
     }
 }
@@ -115,6 +122,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let handshakes = Handshakes::default();
+    // Newcomers waiting for an evicted connection's slot (each holds a socket meanwhile).
+    let waiters = Arc::new(Semaphore::new(EVICTION_WAITERS));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -129,18 +139,42 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             },
             _ = &mut shutdown => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            // Refused at once: closing costs nothing, and the client learns now, not after a
-            // timeout (its connect succeeded, its first read sees the close).
-            count(&config, Closed::OverCap);
-            drop(stream);
-            continue;
-        };
         let _ = stream.set_nodelay(true);
         let (builder, app, config, stop) = (builder.clone(), app.clone(), config.clone(), stop_rx.clone());
+        let activity = Arc::new(Activity::default());
+        let evicted = handshakes.track(activity.clone());
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            // At the cap: a connection that has not sent a complete request yet (the oldest
+            // such) makes room for the newcomer, who may be a real client; with none to
+            // evict, or no room within EVICTION_WAIT, the newcomer is refused at once
+            // (closing costs nothing, and it learns now, not after a timeout).
+            Err(_) => match (handshakes.evict_oldest(), waiters.clone().try_acquire_owned()) {
+                (true, Ok(waiter)) => {
+                    let slots = slots.clone();
+                    tokio::spawn(async move {
+                        let slot = tokio::time::timeout(EVICTION_WAIT, slots.acquire_owned()).await;
+                        drop(waiter);
+                        match slot {
+                            Ok(Ok(slot)) => {
+                                let _slot = slot;
+                                connection(stream, &builder, app, &config, stop, activity, evicted).await;
+                            }
+                            _ => count(&config, Closed::OverCap),
+                        }
+                    });
+                    continue;
+                }
+                _ => {
+                    count(&config, Closed::OverCap);
+                    drop(stream);
+                    continue;
+                }
+            },
+        };
         tokio::spawn(async move {
             let _slot = slot;
-            connection(stream, &builder, app, &config, stop).await;
+            connection(stream, &builder, app, &config, stop, activity, evicted).await;
             let _ = peer;
         });
     }
@@ -168,15 +202,16 @@ async fn connection(
     app: Router,
     config: &ConnConfig,
     mut stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    mut evicted: oneshot::Receiver<()>,
 ) {
-    let activity = Arc::new(Activity::default());
     let io = TokioIo::new(TimedIo::new(stream, activity.clone(), config.write_timeout));
     let service = Tracked::new(TowerToHyperService::new(app), activity.clone());
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let mut deadline = Instant::now() + config.header_timeout;
     let mut seen = activity.seen();
-    let (mut draining, mut closing) = (*stop.borrow(), false);
+    let (mut draining, mut closing, mut listening) = (*stop.borrow(), false, true);
     if draining {
         conn.as_mut().graceful_shutdown();
     }
@@ -194,6 +229,15 @@ async fn connection(
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
                 return;
+            }
+            got = &mut evicted, if listening => {
+                // A oneshot may be polled to completion once only.
+                listening = false;
+                if got.is_ok() {
+                    // Still in the handshake (checked by the evictor): nothing to answer.
+                    count(config, Closed::Evicted);
+                    return;
+                }
             }
             _ = stop.changed(), if !draining => {
                 draining = true;
@@ -227,5 +271,41 @@ async fn connection(
                 }
             }
         }
+    }
+}
+
+/// Connections still in their handshake (no complete request yet), oldest first, so that at
+/// the cap the oldest can be evicted for a newcomer. Entries are dropped lazily: when popped,
+/// and in a sweep when the queue has grown to twice its live size. One lock per accept, none
+/// per request.
+#[derive(Default)]
+struct Handshakes {
+    queue: std::sync::Mutex<std::collections::VecDeque<(Arc<Activity>, oneshot::Sender<()>)>>,
+}
+
+impl Handshakes {
+    /// Registers a new connection; its receiver fires if it is evicted.
+    fn track(&self, activity: Arc<Activity>) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut q) = self.queue.lock() {
+            q.push_back((activity, tx));
+            if q.len() >= 1024 && q.len().is_power_of_two() {
+                q.retain(|(a, tx)| !tx.is_closed() && a.seen().requests == 0);
+            }
+        }
+        rx
+    }
+
+    /// Evicts the oldest connection still in its handshake; whether there was one.
+    fn evict_oldest(&self) -> bool {
+        let Ok(mut q) = self.queue.lock() else {
+            return false;
+        };
+        while let Some((activity, tx)) = q.pop_front() {
+            if activity.seen().requests == 0 && tx.send(()).is_ok() {
+                return true;
+            }
+        }
+        false
     }
 }
