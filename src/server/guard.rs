@@ -219,6 +219,16 @@ where
     }
 }
 
+/// The bulk pool's scheduling priority (`nice`; a request thread's is 0). Read from
+/// `ALLIANCE_MAP_BULK_NICE` for measurements.
+fn bulk_nice() -> i32 {
+    std::env::var("ALLIANCE_MAP_BULK_NICE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_BULK_NICE)
+}
+const DEFAULT_BULK_NICE: i32 = 5;
+
 /// How long a bulk request over its budget waits for its 503.
 pub const BULK_SHED_DELAY: Duration = Duration::from_millis(100);
 
@@ -373,16 +383,19 @@ async fn read_body(shared: &Shared, mut body: Body, declared: Option<u64>) -> Re
 pub fn bulk_runtime(threads: usize) -> tokio::runtime::Handle {
     static BULK: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
     let runtime = BULK.get_or_init(|| {
+        let nice = bulk_nice();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("bulk")
             .enable_all()
-            .on_thread_start(|| {
+            .on_thread_start(move || {
                 #[cfg(target_os = "linux")]
                 // SAFETY: setpriority takes plain integers; on Linux `who = 0` is this thread.
                 unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, 5);
+                    libc::setpriority(libc::PRIO_PROCESS, 0, nice);
                 }
+                #[cfg(not(target_os = "linux"))]
+                let _ = nice; // per-thread priorities are a Linux feature
             })
             .build()
             .map_err(

@@ -61,7 +61,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             concurrency: 512,
-            bulk_concurrency: 64,
+            bulk_concurrency: 256,
             bulk_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             handler_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
