@@ -94,6 +94,7 @@ fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: 
         None => annotator
             .write_to(
                 std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+                columns,
                 report,
             )
             .map_err(|e| annotate_failure(input, Path::new("standard output"), e))?,

@@ -105,6 +105,9 @@ pub fn start_server(state: AppState, limits: Limits, loader: Option<Loader>) -> 
 pub fn limits() -> Limits {
     Limits {
         header_timeout: std::time::Duration::from_secs(1),
+        // Reloads of the real data take seconds in a debug build: wait for them, so a POST
+        // answers with the outcome (202 is tested on its own in tests/resilience.rs).
+        reload_wait: std::time::Duration::from_secs(120),
         ..Default::default()
     }
 }
