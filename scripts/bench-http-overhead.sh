@@ -27,7 +27,7 @@ if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ];
 fi
 NO_POSTCODES=1 LAUNCH="$server_cpu" start_server
 cargo build --release --quiet --example bare_server
-$server_cpu ./target/release/examples/bare_server "127.0.0.1:$bare_port" 2>/dev/null &
+$server_cpu "${CARGO_TARGET_DIR:-target}/release/examples/bare_server" "127.0.0.1:$bare_port" 2>/dev/null &
 bare=$!
 base_pid=""
 if [ -n "${BASELINE:-}" ]; then
