@@ -239,14 +239,7 @@ impl<'a, R: Read> Annotator<'a, R> {
                         let found = match (lon, lat) {
                             (Ok(lon), Ok(lat)) if coordinates::is_valid(lon, lat) => Ok(periods
                                 .iter()
-                                .map(|&p| {
-                                    let l = locators[p].locate(lon, lat);
-                                    PeriodAreas {
-                                        alliance: l.alliance,
-                                        footprint: l.footprint,
-                                        sub_area: l.sub_area,
-                                    }
-                                })
+                                .map(|&p| PeriodAreas::from(locators[p].locate(lon, lat)))
                                 .collect()),
                             _ => Err(Unmatched::Malformed),
                         };

@@ -228,11 +228,7 @@ impl Atlas {
 
     /// The default date's period and date.
     pub fn default_when(&self) -> When {
-        When {
-            period: self.data.default_period,
-            as_of: self.data.manifest.default_date,
-            superseded_since: None,
-        }
+        self.data.default_when()
     }
 
     /// A postcode's answer as of `when`.

@@ -172,11 +172,7 @@ impl RenderedAnswers {
         let (Some(fe), Some(links)) = (p.footprint, &p.footprint_alliances) else {
             return RenderedAnswers::default();
         };
-        let when = When {
-            period: data.default_period,
-            as_of: data.manifest.default_date,
-            superseded_since: None,
-        };
+        let when = data.default_when();
         let home = Some(data.home_country);
         let by_footprint = (0..data.editions[fe].areas.len() as u16)
             .map(|f| {
@@ -350,10 +346,7 @@ impl Dataset {
             })
         };
         let footprint = area(period.footprint, located.footprint);
-        let is_stp = period
-            .footprint
-            .is_some_and(|e| self.editions[e].spec.area_kind.as_deref() == Some("stp"));
-        let stp = is_stp.then(|| {
+        let stp = self.footprint_is_stp(when.period).then(|| {
             located.footprint.map(|i| {
                 let default = when.period == self.default_period;
                 match fragments.and_then(|f| f.stp(i)).filter(|_| default) {

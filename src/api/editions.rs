@@ -79,13 +79,7 @@ pub fn editions_response(data: &Dataset) -> EditionsResponse<'_> {
         .iter()
         .map(|e| {
             let from = e.spec.from.unwrap_or(NaiveDate::MIN);
-            let next = data
-                .editions
-                .iter()
-                .filter(|o| o.spec.kind == e.spec.kind)
-                .filter_map(|o| o.spec.from)
-                .filter(|f| *f > from)
-                .min();
+            let next = crate::model::next_start(&data.editions, e.spec.kind, from);
             EditionInfo {
                 kind: e.spec.kind.as_str(),
                 edition: &e.spec.edition,

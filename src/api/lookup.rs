@@ -26,10 +26,7 @@ pub async fn lookup_get(State(state): State<AppState>, Point(p): Point) -> Resul
             return Ok(super::raw_json_response(json));
         }
     }
-    let result = match p.date {
-        None => atlas.lookup(p.lon.0, p.lat.0),
-        Some(_) => atlas.lookup_at(p.lon.0, p.lat.0, &when(&atlas.data, p.date)?),
-    };
+    let result = atlas.lookup_at(p.lon.0, p.lat.0, &when(&atlas.data, p.date)?);
     state.metrics.count_lookup(result.match_kind);
     Ok(super::json_response(&result))
 }

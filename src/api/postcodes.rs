@@ -164,7 +164,7 @@ pub async fn post_postcodes(
     Ok(super::json_response(&BulkPostcodeResponse { results }))
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Copy, Serialize, ToSchema)]
 pub struct AreaShare<'a> {
     code: &'a str,
     name: &'a str,
@@ -178,7 +178,7 @@ pub struct AreaShare<'a> {
     share: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Copy, Serialize)]
 #[serde(untagged)]
 enum ShareKind<'a> {
     Alliance(AllianceKind),
@@ -293,15 +293,12 @@ pub async fn get_outcode(
     };
     let alliances = shares(&counts[0], period.alliance);
     let footprints = shares(&counts[1], period.footprint);
-    let is_stp = period
-        .footprint
-        .is_some_and(|e| data.editions[e].spec.area_kind.as_deref() == Some("stp"));
-    let stps = is_stp.then(|| {
-        shares(&counts[1], period.footprint)
-            .into_iter()
-            .map(|mut s| {
-                s.kind = None; // the 2017 shape
-                s
+    let stps = data.footprint_is_stp(when.period).then(|| {
+        footprints
+            .iter()
+            .map(|s| AreaShare {
+                kind: None, // the 2017 shape
+                ..*s
             })
             .collect()
     });

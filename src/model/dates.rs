@@ -62,14 +62,27 @@ impl fmt::Display for NoEdition {
 }
 
 impl Dataset {
+    /// The default date and its period (answers without a date).
+    pub fn default_when(&self) -> When {
+        When {
+            period: self.default_period,
+            as_of: self.manifest.default_date,
+            superseded_since: None,
+        }
+    }
+
+    /// Whether period `p`'s footprint edition is an STP edition (answers then keep the 2017
+    /// `stp` field).
+    pub fn footprint_is_stp(&self, p: usize) -> bool {
+        self.periods[p]
+            .footprint
+            .is_some_and(|e| self.editions[e].spec.area_kind.as_deref() == Some("stp"))
+    }
+
     /// The answers' date and period for a request's `date` (`None`: the default date).
     pub fn when(&self, date: Option<AsOf>) -> Result<When, NoEdition> {
         match date {
-            None => Ok(When {
-                period: self.default_period,
-                as_of: self.manifest.default_date,
-                superseded_since: None,
-            }),
+            None => Ok(self.default_when()),
             Some(AsOf::Latest) => {
                 let period = self.latest_period();
                 let p = &self.periods[period];

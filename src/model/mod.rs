@@ -456,6 +456,16 @@ fn check_relation(table: &membership::Relation, editions: &[Edition]) -> Result<
     Ok(())
 }
 
+/// The first day of the next edition of `kind` starting after `after`, if one is held.
+pub fn next_start(editions: &[Edition], kind: Kind, after: NaiveDate) -> Option<NaiveDate> {
+    editions
+        .iter()
+        .filter(|e| e.spec.kind == kind)
+        .filter_map(|e| e.spec.from)
+        .filter(|f| *f > after)
+        .min()
+}
+
 /// The editions and links of one period of the manifest.
 fn period(
     spec: &manifest::PeriodSpec,
@@ -501,12 +511,7 @@ fn period(
             .filter_map(|e| e.spec.from)
             .min();
         // The first day of the next edition of this kind, if one is held.
-        let next = editions
-            .iter()
-            .filter(|e| e.spec.kind == kind)
-            .filter_map(|e| e.spec.from)
-            .filter(|f| *f > spec.from)
-            .min();
+        let next = next_start(editions, kind, spec.from);
         let to = next
             .and_then(|n| n.pred_opt())
             .map(|d| format!(" to {d}"))

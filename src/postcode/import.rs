@@ -162,17 +162,7 @@ pub fn import(
             };
             // Outside England a postcode gets no English area, whatever the boundaries say.
             let periods: Vec<PeriodAreas> = if row.country == england {
-                locators
-                    .iter()
-                    .map(|l| {
-                        let hit = l.locate(lon, lat);
-                        PeriodAreas {
-                            alliance: hit.alliance,
-                            footprint: hit.footprint,
-                            sub_area: hit.sub_area,
-                        }
-                    })
-                    .collect()
+                locators.iter().map(|l| PeriodAreas::from(l.locate(lon, lat))).collect()
             } else {
                 vec![PeriodAreas::default(); locators.len()]
             };

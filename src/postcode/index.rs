@@ -36,6 +36,16 @@ pub struct PeriodAreas {
     pub sub_area: Option<u16>,
 }
 
+impl From<crate::locate::Located> for PeriodAreas {
+    fn from(l: crate::locate::Located) -> Self {
+        PeriodAreas {
+            alliance: l.alliance,
+            footprint: l.footprint,
+            sub_area: l.sub_area,
+        }
+    }
+}
+
 /// A postcode's country and its areas in every period. Every postcode of one face of the
 /// overlaid layers shares one, so the index stores each once and a postcode refers to it by
 /// number: every edition resolved at import, in the 12 bytes of a [`Record`].
