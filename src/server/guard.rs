@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::MatchedPath;
-use axum::http::{header, HeaderName, HeaderValue, Method, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request, Version};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
@@ -188,6 +188,7 @@ where
         // A full budget now will most likely be full once the body is in: shed before
         // reading it rather than after.
         if shared.budget(class).available_permits() == 0 {
+            let version = request.version();
             if class == Class::Bulk {
                 // A bulk flood retries as fast as it is refused: answering its 503s a moment
                 // later caps its retry rate (connections / delay) and so the request threads'
@@ -197,7 +198,7 @@ where
                     state: State::Boxed {
                         fut: Box::pin(async move {
                             tokio::time::sleep(BULK_SHED_DELAY).await;
-                            shed(&later, class)
+                            closing(shed(&later, class), version)
                         }),
                     },
                     shared,
@@ -205,7 +206,7 @@ where
                     started,
                 };
             }
-            return done(shed(&shared, class));
+            return done(closing(shed(&shared, class), version));
         }
         // The inner service is a router's route: always ready, cheap to clone.
         let inner = self.inner.clone();
@@ -290,7 +291,7 @@ where
         .and_then(|v| v.parse::<u64>().ok());
     let bytes = match read_body(&shared, body, declared).await {
         Ok(bytes) => bytes,
-        Err(problem) => return problem.into_response(),
+        Err(problem) => return closing(problem.into_response(), parts.version),
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     let Ok(permit) = shared.budget(class).clone().try_acquire_owned() else {
@@ -333,6 +334,18 @@ where
             }
         }
     }
+}
+
+/// `response` to a request whose body is left unread. On HTTP/1 the rest of that body makes
+/// the connection unusable and hyper closes it; saying so keeps a client's pool from sending
+/// its next request down a socket about to close. (HTTP/2 resets just the stream.)
+fn closing(mut response: Response, version: Version) -> Response {
+    if version < Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Reads a request body whole: at most `max_body_bytes`, with at most `body_timeout` between
@@ -737,6 +750,35 @@ mod tests {
         drop(tx);
         assert!(r.status().is_client_error(), "{}", r.status());
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(
+            r.headers()["connection"],
+            "close",
+            "the unread rest makes the socket unusable"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_refused_unread_closes_an_http1_connection_only() {
+        let router = guarded(4, Arc::new(Metrics::new()));
+        let oversized = |version| {
+            Request::post("/echo")
+                .version(version)
+                .header("content-length", (1 << 17).to_string())
+                .body(Body::from(vec![b'x'; 1 << 17]))
+                .unwrap()
+        };
+        let r = call(&router, oversized(Version::HTTP_11)).await;
+        assert_eq!(r.status(), 413);
+        assert_eq!(r.headers()["connection"], "close");
+        let r = call(&router, oversized(Version::HTTP_2)).await;
+        assert_eq!(r.status(), 413);
+        assert!(r.headers().get("connection").is_none(), "not allowed in HTTP/2");
+        let r = call(&router, Request::post("/echo").body(Body::from("ok")).unwrap()).await;
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers().get("connection").is_none(),
+            "a body read whole keeps the connection"
+        );
     }
 
     /// A stream over a channel's receiver (keeps the test free of extra crates).
