@@ -102,7 +102,7 @@ impl Atlas {
     /// Load → validate → index the boundaries.
     fn index(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Vec<Locator>), DataError> {
         let started = Instant::now();
-        let data = Dataset::load(dir, manifest)?;
+        let data = Dataset::load(&crate::model::DataSource::Dir(dir.to_path_buf()), manifest)?;
         let loaded = started.elapsed();
         let locators = Locator::for_every_period(&data, tolerance_m);
         tracing::info!(

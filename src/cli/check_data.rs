@@ -19,7 +19,7 @@ pub fn run(args: CheckDataArgs) -> Result<(), Failure> {
     let atlas = load(&args.data, None)?;
     let data = &atlas.data;
     let manifest = &data.manifest;
-    println!("data directory: {}", data.dir.display());
+    println!("data directory: {}", data.source.describe());
     println!("manifest: {} (answers for {})", manifest.title, manifest.default_date);
     println!(
         "{:<10} {:<62} {:>6} {:>6} {:>9} {:>5}",
@@ -81,7 +81,7 @@ pub fn run(args: CheckDataArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Data(format!(
             "{}: {} invalid geometries:\n  {}",
-            data.dir.display(),
+            data.source.describe(),
             problems.len(),
             problems.join("\n  ")
         )))

@@ -6,9 +6,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use geo::{Area, BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
+use geo::{Area, BoundingRect, MultiPolygon, Rect};
 use serde_json::Value;
 
+use super::source::{DataSource, RawFeature};
 use super::DataError;
 
 /// What a layer file must look like (built from its manifest entry by [`load_layer`]).
@@ -32,7 +33,7 @@ pub struct AreaFeature {
 }
 
 /// Reads and validates the layer file of a manifest entry.
-pub fn load_layer(dir: &Path, spec: &super::manifest::LayerSpec) -> Result<Vec<AreaFeature>, DataError> {
+pub fn load_layer(source: &DataSource, spec: &super::manifest::LayerSpec) -> Result<Vec<AreaFeature>, DataError> {
     let prefixes: Vec<&str> = spec.code_prefixes.iter().map(String::as_str).collect();
     // The manifest check guarantees a file and both property names for layers loaded here.
     let shape = FileShape {
@@ -42,46 +43,26 @@ pub fn load_layer(dir: &Path, spec: &super::manifest::LayerSpec) -> Result<Vec<A
         expected_count: Some(spec.count),
         code_prefixes: &prefixes,
     };
-    let path = dir.join(shape.file);
-    let text = read_regular_file(&path)?;
-    parse_layer(&path, &text, &shape)
-}
-
-/// Reads a whole file, refusing anything but a regular file (a FIFO or device would hang
-/// start-up or never end).
-pub fn read_regular_file(path: &Path) -> Result<String, DataError> {
-    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    if !meta.is_file() {
-        return Err(DataError::file(path, "is not a regular file"));
-    }
-    std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))
+    let features = source.features(shape.file)?;
+    validate_layer(&source.path(shape.file), features, &shape)
 }
 
 /// Parses and validates layer text; `path` is only used in messages.
 pub fn parse_layer(path: &Path, text: &str, spec: &FileShape<'_>) -> Result<Vec<AreaFeature>, DataError> {
-    let root: Value = serde_json::from_str(text).map_err(|e| DataError::GeoJson {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(DataError::file(
-            path,
-            "top-level object is not a GeoJSON FeatureCollection",
-        ));
-    }
-    let features = root
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or_else(|| DataError::file(path, "FeatureCollection has no \"features\" array"))?;
+    validate_layer(path, super::source::parse_feature_collection(path, text)?, spec)
+}
 
+/// Checks a layer's features against its shape: codes, names, uniqueness, geometry, count.
+pub fn validate_layer(
+    path: &Path,
+    features: Vec<RawFeature>,
+    spec: &FileShape<'_>,
+) -> Result<Vec<AreaFeature>, DataError> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(features.len());
-    for (i, feature) in features.iter().enumerate() {
+    for (i, feature) in features.into_iter().enumerate() {
         let label = format!("#{i}");
-        let props = feature
-            .get("properties")
-            .and_then(Value::as_object)
-            .ok_or_else(|| DataError::feature(path, &label, "has no properties object"))?;
+        let props = &feature.properties;
         let code = props
             .get(spec.code_property)
             .and_then(Value::as_str)
@@ -120,11 +101,7 @@ pub fn parse_layer(path: &Path, text: &str, spec: &FileShape<'_>) -> Result<Vec<
         if !seen.insert(code.clone()) {
             return Err(DataError::feature(path, &code, "code appears more than once"));
         }
-        let geometry_json = feature
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| DataError::feature(path, &code, "has no geometry"))?;
-        let geometry = parse_geometry(geometry_json).map_err(|p| DataError::feature(path, &code, p))?;
+        let geometry = feature.geometry.map_err(|p| DataError::feature(path, &code, p))?;
         validate_geometry(&geometry).map_err(|p| DataError::feature(path, &code, p))?;
         let bbox = geometry
             .bounding_rect()
@@ -152,47 +129,6 @@ pub fn parse_layer(path: &Path, text: &str, spec: &FileShape<'_>) -> Result<Vec<
 /// A GSS code: one of the prefixes (letter + two digits) followed by six digits.
 pub fn is_gss_code(code: &str, prefixes: &[&str]) -> bool {
     code.len() == 9 && prefixes.iter().any(|p| code.starts_with(p)) && code[3..].bytes().all(|b| b.is_ascii_digit())
-}
-
-fn parse_geometry(g: &Value) -> Result<MultiPolygon<f64>, String> {
-    let kind = g.get("type").and_then(Value::as_str).unwrap_or("(none)");
-    let coords = g.get("coordinates").ok_or("geometry has no coordinates")?;
-    match kind {
-        "Polygon" => Ok(MultiPolygon::new(vec![parse_polygon(coords)?])),
-        "MultiPolygon" => {
-            let parts = coords.as_array().ok_or("MultiPolygon coordinates are not an array")?;
-            let polys = parts.iter().map(parse_polygon).collect::<Result<Vec<_>, _>>()?;
-            Ok(MultiPolygon::new(polys))
-        }
-        other => Err(format!("geometry type {other} is not Polygon or MultiPolygon")),
-    }
-}
-
-fn parse_polygon(v: &Value) -> Result<Polygon<f64>, String> {
-    let rings = v.as_array().ok_or("polygon is not an array of rings")?;
-    let mut rings = rings.iter().map(parse_ring);
-    let exterior = rings.next().ok_or("polygon has no rings")??;
-    let holes = rings.collect::<Result<Vec<_>, _>>()?;
-    Ok(Polygon::new(exterior, holes))
-}
-
-fn parse_ring(v: &Value) -> Result<LineString<f64>, String> {
-    let positions = v.as_array().ok_or("ring is not an array of positions")?;
-    let mut coords = Vec::with_capacity(positions.len());
-    for p in positions {
-        let xy = p
-            .as_array()
-            .filter(|a| a.len() >= 2)
-            .ok_or("position is not [lon, lat]")?;
-        let x = xy[0].as_f64().ok_or("longitude is not a number")?;
-        let y = xy[1].as_f64().ok_or("latitude is not a number")?;
-        coords.push(Coord { x, y });
-    }
-    // Checked here: geo's Polygon::new would silently close an open ring.
-    if coords.len() >= 2 && coords.first() != coords.last() {
-        return Err("a ring is not closed (first and last positions differ)".into());
-    }
-    Ok(LineString::new(coords))
 }
 
 /// Structural validity: WGS84 range, closed rings of at least four positions, non-zero

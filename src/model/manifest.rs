@@ -37,6 +37,30 @@ pub struct Manifest {
     pub layers: Vec<LayerSpec>,
     #[serde(rename = "relation", default)]
     pub relations: Vec<RelationSpec>,
+    /// Files the map shows for orientation; never answered as areas.
+    #[serde(default)]
+    pub context: ContextFiles,
+}
+
+/// The map's context files, relative to the data directory (each optional).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContextFiles {
+    /// Local authority districts: a GeoJSON FeatureCollection of polygons.
+    pub districts: Option<ContextLayer>,
+    /// A label point per district: CSV `code,name,lon,lat,area_km2`.
+    pub district_labels: Option<String>,
+    /// Towns and cities: CSV `geonameid,name,lon,lat,population,feature_code,…` (GeoNames).
+    pub places: Option<String>,
+}
+
+/// A context GeoJSON layer and its code and name properties.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContextLayer {
+    pub file: String,
+    pub code_property: String,
+    pub name_property: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -201,7 +225,7 @@ impl Manifest {
     }
 
     pub fn from_file(path: &Path) -> Result<Self, DataError> {
-        let text = super::boundaries::read_regular_file(path)?;
+        let text = super::source::read_regular_file(path)?;
         Self::parse(path, &text)
     }
 
@@ -272,7 +296,15 @@ impl Manifest {
     /// Every file the manifest names, relative to the data directory.
     pub fn files(&self) -> Vec<&str> {
         let layers = self.layers.iter().filter_map(|l| l.file.as_deref());
-        layers.chain(self.relations.iter().map(|r| r.file.as_str())).collect()
+        let context = [
+            self.context.districts.as_ref().map(|d| d.file.as_str()),
+            self.context.district_labels.as_deref(),
+            self.context.places.as_deref(),
+        ];
+        layers
+            .chain(self.relations.iter().map(|r| r.file.as_str()))
+            .chain(context.into_iter().flatten())
+            .collect()
     }
 
     /// Internal consistency: unique editions, what each kind needs, relations naming

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{Kind, Manifest, RelationSpec};
+use super::source::DataSource;
 use super::DataError;
 
 /// A relation table as read: for each row, one code per linked kind (in [`Relation::kinds`]
@@ -53,9 +54,9 @@ impl<'a> TableShape<'a> {
 }
 
 /// Reads a relation table; checks the header and that every row carries well-formed codes.
-pub fn load(dir: &Path, relation: &RelationSpec, manifest: &Manifest) -> Result<Relation, DataError> {
-    let path = dir.join(&relation.file);
-    let text = super::boundaries::read_regular_file(&path)?;
+pub fn load(source: &DataSource, relation: &RelationSpec, manifest: &Manifest) -> Result<Relation, DataError> {
+    let path = source.path(&relation.file);
+    let text = source.text(&relation.file)?;
     let mut table = parse(&path, text.as_bytes(), &TableShape::new(relation, manifest))?;
     table.kinds = relation.columns().map(|(k, c)| (k, c.edition.clone())).collect();
     Ok(table)

@@ -9,6 +9,7 @@ pub mod dates;
 mod error;
 pub mod manifest;
 pub mod membership;
+pub mod source;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use serde::Serialize;
 pub use boundaries::AreaFeature;
 pub use error::DataError;
 pub use manifest::{Kind, Manifest};
+pub use source::{DataSource, RawFeature};
 
 /// Environment variable naming the data directory (after `--data`, before the defaults).
 pub const DATA_ENV: &str = "ALLIANCE_MAP_DATA";
@@ -179,7 +181,8 @@ impl Period {
 /// date joined through their relation table.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    pub dir: PathBuf,
+    /// Where the data was read from.
+    pub source: DataSource,
     pub manifest: Arc<Manifest>,
     /// Every alliance, footprint and sub-area edition, in manifest order.
     pub editions: Vec<Edition>,
@@ -196,16 +199,16 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Loads the data directory as its manifest describes it.
-    pub fn load(dir: &Path, manifest: Manifest) -> Result<Self, DataError> {
+    /// Loads the data as its manifest describes it.
+    pub fn load(source: &DataSource, manifest: Manifest) -> Result<Self, DataError> {
         use rayon::prelude::*;
         let manifest = Arc::new(manifest);
-        let origin = dir.join(manifest::MANIFEST_FILE);
+        let origin = source.path(manifest::MANIFEST_FILE);
         // Every layer file parses independently: side by side.
         let mut loaded: Vec<(manifest::LayerSpec, Vec<AreaFeature>)> = manifest
             .layers
             .par_iter()
-            .map(|spec| Ok((spec.clone(), boundaries::load_layer(dir, spec)?)))
+            .map(|spec| Ok((spec.clone(), boundaries::load_layer(source, spec)?)))
             .collect::<Result<_, DataError>>()?;
         let country_at = loaded
             .iter()
@@ -217,7 +220,7 @@ impl Dataset {
             .map(|(spec, mut areas)| {
                 areas.sort_by(|a, b| a.code.cmp(&b.code));
                 Edition {
-                    path: dir.join(spec.file.as_deref().unwrap_or_default()),
+                    path: source.path(spec.file.as_deref().unwrap_or_default()),
                     spec,
                     areas,
                 }
@@ -227,7 +230,7 @@ impl Dataset {
             .relations
             .iter()
             .map(|r| {
-                let table = membership::load(dir, r, &manifest)?;
+                let table = membership::load(source, r, &manifest)?;
                 check_relation(&table, &editions)?;
                 Ok(table)
             })
@@ -246,7 +249,7 @@ impl Dataset {
             .position(|c| c.code == manifest.home_country)
             .ok_or_else(|| {
                 DataError::file(
-                    &dir.join(country_spec.file.as_deref().unwrap_or_default()),
+                    &source.path(country_spec.file.as_deref().unwrap_or_default()),
                     format!("has no feature for the home country {}", manifest.home_country),
                 )
             })?;
@@ -259,7 +262,7 @@ impl Dataset {
             })
             .collect();
         let mut data = Dataset {
-            dir: dir.to_path_buf(),
+            source: source.clone(),
             manifest,
             editions,
             periods,

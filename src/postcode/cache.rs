@@ -52,7 +52,7 @@ pub fn fingerprint(source: &Path, data: &Dataset, locators: &[Locator]) -> Strin
         locators.first().map_or(0.0, Locator::tolerance_m),
         toml::to_string(data.manifest.as_ref()).unwrap_or_default()
     );
-    let dir = &data.dir;
+    let dir = data.source.dir().unwrap_or(Path::new(""));
     let inputs: Vec<PathBuf> = std::iter::once(source.to_path_buf())
         .chain(data.manifest.files().into_iter().map(|f| dir.join(f)))
         .collect();
