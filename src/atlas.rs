@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use crate::locate::Locator;
 use crate::maplayers::MapLayers;
-use crate::model::{DataError, Dataset, Manifest};
+use crate::model::{DataError, DataSource, Dataset, Manifest};
 use crate::postcode::cache::{self, PostcodeLoadError};
+use crate::postcode::import::SourceFile;
 use crate::postcode::PostcodeIndex;
 use crate::views::{LookupResult, When};
 
@@ -46,7 +47,7 @@ pub enum AreaKind {
 /// Where the postcode index comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostcodeSource {
-    /// `<data>/postcodes/codepo_gb.zip`, if present.
+    /// The packed index, or the manifest's postcode sources in the data directory.
     Default,
     /// A Code-Point zip, an ONSPD/NSPL CSV or a prebuilt index file.
     File(PathBuf),
@@ -95,18 +96,18 @@ impl Atlas {
 
     /// Loads boundaries only, as `manifest` describes them.
     pub fn load_boundaries_with(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<Self, DataError> {
-        let (data, locators) = Self::index(dir, manifest, tolerance_m)?;
+        let (data, locators) = Self::index(&DataSource::Dir(dir.to_path_buf()), manifest, tolerance_m)?;
         Ok(Self::assemble(data, locators, None))
     }
 
     /// Load → validate → index the boundaries.
-    fn index(dir: &Path, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Vec<Locator>), DataError> {
+    fn index(source: &DataSource, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Vec<Locator>), DataError> {
         let started = Instant::now();
-        let data = Dataset::load(&crate::model::DataSource::Dir(dir.to_path_buf()), manifest)?;
+        let data = Dataset::load(source, manifest)?;
         let loaded = started.elapsed();
         let locators = Locator::for_every_period(&data, tolerance_m);
         tracing::info!(
-            dir = %dir.display(),
+            source = %source.describe(),
             alliances = data.alliances.len(),
             stps = data.stps.len(),
             ccgs = data.ccgs.len(),
@@ -138,28 +139,92 @@ impl Atlas {
         }
     }
 
-    pub fn load(dir: &Path, options: &Options) -> Result<Self, LoadError> {
-        let manifest = match &options.manifest {
-            Some(path) => Manifest::from_file(path)?,
-            None => Manifest::for_dir(dir)?,
-        };
-        let (data, locators) = Self::index(dir, manifest, options.tolerance_m)?;
-        let mut postcodes = None;
-        if let Some(p) = &options.postcodes {
-            let default = data.manifest.postcodes.as_ref().map(|f| dir.join(f));
-            let source = match &p.source {
-                PostcodeSource::File(f) => Some(f.clone()),
-                PostcodeSource::Default => default.clone().filter(|f| f.is_file()),
-            };
-            match source {
-                Some(source) => postcodes = Some(cache::load_or_build(&source, &data, &locators, &p.cache_dir)?),
-                None => tracing::warn!(
-                    expected = %default.map(|f| f.display().to_string()).unwrap_or_else(|| "none in the manifest".into()),
-                    "no postcode file in the data directory: serving without postcodes"
-                ),
+    /// Loads `source` as `options` say: its manifest (or `options.manifest`), its boundaries,
+    /// and with `options.postcodes` its postcode index.
+    pub fn load(source: &DataSource, options: &Options) -> Result<Self, LoadError> {
+        let manifest = match (&options.manifest, source) {
+            (Some(path), _) => Manifest::from_file(path)?,
+            (None, DataSource::Dir(dir)) => Manifest::for_dir(dir)?,
+            (None, DataSource::Packed(pack)) => {
+                let origin = source.path(crate::pack::container::MANIFEST);
+                let text = pack
+                    .manifest_text()
+                    .ok_or_else(|| DataError::file(&origin, "is missing from the packed data"))?;
+                Manifest::parse(&origin, text)?
             }
-        }
+        };
+        let (data, locators) = Self::index(source, manifest, options.tolerance_m)?;
+        let postcodes = match &options.postcodes {
+            None => None,
+            Some(p) => Self::postcodes(source, &data, &locators, p, options.tolerance_m)?,
+        };
         Ok(Self::assemble(data, locators, postcodes))
+    }
+
+    /// The postcode index `options` ask for: a given file (imported and cached), else the
+    /// packed index, else the manifest's sources in the data directory (imported and cached).
+    fn postcodes(
+        source: &DataSource,
+        data: &Dataset,
+        locators: &[Locator],
+        options: &PostcodeOptions,
+        tolerance_m: f64,
+    ) -> Result<Option<PostcodeIndex>, LoadError> {
+        let files: Vec<SourceFile> = match (&options.source, source) {
+            (PostcodeSource::File(f), _) => vec![SourceFile {
+                path: f.clone(),
+                name: None,
+            }],
+            (PostcodeSource::Default, DataSource::Packed(pack)) => {
+                let Some(payload) = pack.postcode_payload() else {
+                    tracing::warn!(source = %source.describe(), "the packed data has no postcodes: serving without postcodes");
+                    return Ok(None);
+                };
+                let started = Instant::now();
+                let label = source.path(crate::pack::container::POSTCODES).display().to_string();
+                let mismatch = |detail: String| PostcodeLoadError::Mismatch {
+                    path: label.clone(),
+                    detail,
+                };
+                let index = payload
+                    .and_then(|p| crate::pack::postcodes::decode(&p))
+                    .map_err(|e| mismatch(format!("unreadable: {e}")))?;
+                if index.meta.fingerprint != crate::pack::write::packed_fingerprint(tolerance_m) {
+                    return Err(mismatch(format!(
+                        "its postcodes were resolved with {}, not a tolerance of {tolerance_m} m; use the default tolerance, or --data DIR with the official files",
+                        index.meta.fingerprint
+                    ))
+                    .into());
+                }
+                cache::check_matches(&index, data, Path::new(&label))?;
+                tracing::info!(
+                    postcodes = index.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "packed postcode index loaded"
+                );
+                return Ok(Some(index));
+            }
+            (PostcodeSource::Default, DataSource::Dir(dir)) => {
+                let (present, missing): (Vec<_>, Vec<_>) = data
+                    .manifest
+                    .postcodes
+                    .iter()
+                    .map(|p| SourceFile {
+                        path: dir.join(&p.file),
+                        name: p.name.clone(),
+                    })
+                    .partition(|s| s.path.is_file());
+                for m in &missing {
+                    tracing::warn!(expected = %m.path.display(), "a postcode source of the manifest is missing: its postcodes are not served");
+                }
+                if present.is_empty() {
+                    tracing::warn!("no postcode file in the data directory: serving without postcodes");
+                    return Ok(None);
+                }
+                present
+            }
+        };
+        Ok(Some(cache::load_or_build(&files, data, locators, &options.cache_dir)?))
     }
 
     /// The same data as generation `version`.
@@ -234,11 +299,10 @@ impl Atlas {
     /// A postcode's answer as of `when`.
     pub fn postcode_result<'a>(
         &'a self,
-        found: &crate::postcode::index::Found,
-        source: &'a str,
+        found: &crate::postcode::index::Found<'a>,
         when: &When,
     ) -> crate::views::PostcodeResult<'a> {
-        self.data.postcode_result(found, source, when, Some(&self.fragments))
+        self.data.postcode_result(found, when, Some(&self.fragments))
     }
 
     /// The JSON answer for a point as of the default date, written from a pre-rendered

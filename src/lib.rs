@@ -14,6 +14,7 @@ pub mod locate;
 pub mod maplayers;
 pub mod metrics;
 pub mod model;
+pub mod pack;
 pub mod postcode;
 pub mod server;
 pub mod spatial;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use alliance_map::cli::{annotate, check_data, import, lookup, reload, serve};
+use alliance_map::cli::{annotate, check_data, import, lookup, pack_data, reload, serve};
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +27,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the answer for one point (--lon/--lat) or one postcode, as the API gives it.
     Lookup(lookup::LookupArgs),
-    /// Import a postcode file (Code-Point Open zip, ONSPD/NSPL CSV) into an index file.
+    /// Import postcode files (Code-Point Open zip, ONSPD/NSPL CSV) into an index file.
     ImportPostcodes(import::ImportArgs),
     /// Append alliance and STP columns to a CSV, by its postcode column or by its longitude
     /// and latitude columns.
@@ -36,6 +36,8 @@ enum Command {
     Reload(reload::ReloadArgs),
     /// Validate the data directory (including full OGC validity) and print a summary.
     CheckData(check_data::CheckDataArgs),
+    /// Rebuild the packed data embedded in the binary (data/packed) from the official files.
+    PackData(pack_data::PackDataArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Annotate(args) => annotate::run(args),
         Command::Reload(args) => reload::run(args),
         Command::CheckData(args) => check_data::run(args),
+        Command::PackData(args) => pack_data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

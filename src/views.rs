@@ -529,8 +529,7 @@ pub fn postcode_located(found: &Found, p: usize) -> Located {
 impl Dataset {
     pub fn postcode_result<'a>(
         &'a self,
-        found: &Found,
-        source: &'a str,
+        found: &Found<'a>,
         when: &When,
         fragments: Option<&'a Fragments>,
     ) -> PostcodeResult<'a> {
@@ -548,7 +547,7 @@ impl Dataset {
             as_of: r.as_of,
             superseded_since: r.superseded_since,
             notes: r.notes,
-            source,
+            source: found.source,
         }
     }
 

@@ -38,7 +38,7 @@ fn find<'a>(index: &'a PostcodeIndex, raw: &str) -> Result<Found<'a>, ApiError> 
     }
     index
         .get(&postcode)
-        .ok_or_else(|| ApiError::not_found(format!("postcode {postcode} is not in {}", index.meta.source)))
+        .ok_or_else(|| ApiError::not_found(format!("postcode {postcode} is not in {}", index.describe_sources())))
 }
 
 /// Alliance, footprint and sub-area for one postcode (case and spaces are ignored).
@@ -59,11 +59,7 @@ pub async fn get_postcode(
     let when = when(&atlas.data, params.date)?;
     let index = index(&atlas)?;
     let found = find(index, &raw)?;
-    Ok(super::json_response(&atlas.postcode_result(
-        &found,
-        &index.meta.source,
-        &when,
-    )))
+    Ok(super::json_response(&atlas.postcode_result(&found, &when)))
 }
 
 /// A postcode's areas in every period of editions held, and what changed between them.
@@ -148,7 +144,7 @@ pub async fn post_postcodes(
         .map(|query| match find(index, query) {
             Ok(found) => BulkPostcodeItem {
                 query,
-                result: Some(atlas.postcode_result(&found, &index.meta.source, &when)),
+                result: Some(atlas.postcode_result(&found, &when)),
                 error: None,
             },
             Err(e) => BulkPostcodeItem {
@@ -242,9 +238,12 @@ pub async fn get_outcode(
             "district {name} is in {place}, outside this dataset's coverage (Great Britain; areas in England)"
         )));
     }
-    let postcodes = index
-        .outcode(&outward)
-        .ok_or_else(|| ApiError::not_found(format!("no postcodes in district {name} in {}", index.meta.source)))?;
+    let postcodes = index.outcode(&outward).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no postcodes in district {name} in {}",
+            index.describe_sources()
+        ))
+    })?;
     let (mut n, mut sx, mut sy, mut without) = (0u64, 0.0, 0.0, 0u64);
     let mut counts: [BTreeMap<u16, u64>; 3] = Default::default();
     for f in postcodes {
@@ -380,7 +379,7 @@ pub async fn nearby_postcodes(
         .nearest(lon, lat, radius, limit)
         .into_iter()
         .map(|(f, d)| NearbyPostcode {
-            result: atlas.postcode_result(&f, &index.meta.source, &when),
+            result: atlas.postcode_result(&f, &when),
             distance_m: (d * 10.0).round() / 10.0,
         })
         .collect();

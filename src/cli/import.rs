@@ -1,5 +1,5 @@
-//! `alliance-map import-postcodes`: a Code-Point Open zip or an ONSPD/NSPL CSV into an index
-//! file, with a summary table.
+//! `alliance-map import-postcodes`: Code-Point Open zips and ONSPD/NSPL CSVs (in precedence
+//! order) into an index file, with a summary table.
 
 use std::path::PathBuf;
 
@@ -10,8 +10,11 @@ use crate::postcode::{cache, file, import};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    pub file: PathBuf,
-    /// Output index (default: FILE with extension .amp).
+    /// Postcode files, in precedence order: a postcode takes its location from the first
+    /// listing it.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output index (default: the first FILE with extension .amp).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -20,12 +23,19 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> Result<(), Failure> {
     let atlas = load(&args.data, None)?;
-    let source = &args.file;
-    let out = args.out.clone().unwrap_or_else(|| source.with_extension("amp"));
-    let fp = cache::fingerprint(source, &atlas.data, &atlas.locators);
+    let sources: Vec<import::SourceFile> = args
+        .files
+        .iter()
+        .map(|path| import::SourceFile {
+            path: path.clone(),
+            name: None,
+        })
+        .collect();
+    let out = args.out.clone().unwrap_or_else(|| args.files[0].with_extension("amp"));
+    let fp = cache::fingerprint(&sources, &atlas.data, &atlas.locators);
     let started = std::time::Instant::now();
     let (index, summary) =
-        import::import(source, &atlas.data, &atlas.locators, fp).map_err(|e| Failure::Data(e.to_string()))?;
+        import::import(&sources, &atlas.data, &atlas.locators, fp).map_err(|e| Failure::Data(e.to_string()))?;
     file::write(&index, &out).map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot write: {e}", out.display())))?;
     eprint!("{}", summary.table());
     eprintln!(

@@ -49,12 +49,12 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
             let index = postcode_index(&atlas)?;
             let found = index
                 .get(&pc)
-                .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.meta.source)))?;
+                .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.describe_sources())))?;
             let when = atlas
                 .data
                 .when(args.date)
                 .map_err(|e| Failure::Usage(format!("--date: {e}")))?;
-            print_json(&atlas.data.postcode_result(&found, &index.meta.source, &when, None))
+            print_json(&atlas.data.postcode_result(&found, &when, None))
         }
         _ => Err(Failure::Usage("give --lon and --lat, or --postcode".into())),
     }

@@ -6,21 +6,26 @@ pub mod annotate;
 pub mod check_data;
 pub mod import;
 pub mod lookup;
+pub mod pack_data;
 pub mod reload;
 pub mod serve;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
 use crate::atlas::{Atlas, LoadError, Options, PostcodeOptions, PostcodeSource};
 use crate::locate::DEFAULT_TOLERANCE_M;
-use crate::model::{self, DataDirSource};
+use crate::model::{self, DataDirSource, DataSource};
+use crate::pack::Pack;
 
 /// Where the data comes from and how points are matched.
 #[derive(Args, Clone, Debug)]
 pub struct DataArgs {
-    /// Data directory (else $ALLIANCE_MAP_DATA, else ./data, else ../shared/data).
+    /// Data directory: the official ONS/OS files (laid out as the manifest says) or packed
+    /// data (written by `pack-data`); else $ALLIANCE_MAP_DATA, else the data embedded in the
+    /// binary.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// The manifest describing the data directory (else its own manifest.toml, else the
@@ -35,8 +40,8 @@ pub struct DataArgs {
 /// Where postcodes come from and where their index is cached.
 #[derive(Args, Clone, Debug)]
 pub struct PostcodeArgs {
-    /// Postcode source: a Code-Point Open zip, an ONSPD/NSPL CSV or a built index
-    /// (default: <data>/postcodes/codepo_gb.zip).
+    /// Postcode source: a Code-Point Open zip, an ONSPD/NSPL CSV (plain or gzipped) or a built
+    /// index (default: the packed index, or the manifest's postcode files in the data directory).
     #[arg(long, value_name = "FILE")]
     pub postcodes: Option<PathBuf>,
     /// Where imported postcode indexes are cached (default: $XDG_CACHE_HOME/alliance-map,
@@ -99,17 +104,37 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-/// The data directory from the arguments, logged with where it came from.
-pub fn data_dir(args: &DataArgs) -> Result<PathBuf, Failure> {
+/// The data the arguments name, logged with where it came from: a directory of official files
+/// or of packed data (`--data`, `$ALLIANCE_MAP_DATA`), else the data embedded in the binary.
+pub fn data_source(args: &DataArgs) -> Result<DataSource, Failure> {
     let env = std::env::var_os(model::DATA_ENV).map(PathBuf::from);
-    let (dir, source) = model::resolve_data_dir(args.data.as_deref(), env.as_deref())?;
-    let how = match source {
+    let Some((dir, from)) = model::resolve_data_dir(args.data.as_deref(), env.as_deref()) else {
+        tracing::info!(
+            from = crate::pack::embedded::LABEL,
+            "using the data embedded in the binary"
+        );
+        return Ok(DataSource::Packed(Arc::new(
+            crate::pack::embedded::open().map_err(Failure::Data)?,
+        )));
+    };
+    let how = match from {
         DataDirSource::Flag => "--data",
         DataDirSource::Env => model::DATA_ENV,
-        DataDirSource::Default => "default search",
     };
+    if !dir.is_dir() {
+        return Err(Failure::Data(format!(
+            "{}: no such data directory (from {how})",
+            dir.display()
+        )));
+    }
+    if Pack::is_packed_dir(&dir) {
+        tracing::info!(dir = %dir.display(), from = how, "using packed data");
+        return Ok(DataSource::Packed(Arc::new(
+            Pack::read_dir(&dir).map_err(Failure::Data)?,
+        )));
+    }
     tracing::info!(dir = %dir.display(), from = how, "using data directory");
-    Ok(dir)
+    Ok(DataSource::Dir(dir))
 }
 
 /// Loads an atlas as the arguments say; with `postcodes`, the postcode index too.
@@ -120,7 +145,7 @@ pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, 
             args.tolerance_m
         )));
     }
-    let dir = data_dir(args)?;
+    let source = data_source(args)?;
     let options = Options {
         manifest: args.manifest.clone(),
         tolerance_m: args.tolerance_m,
@@ -135,7 +160,7 @@ pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, 
                 .unwrap_or_else(crate::postcode::cache::default_cache_dir),
         }),
     };
-    Ok(Atlas::load(&dir, &options)?)
+    Ok(Atlas::load(&source, &options)?)
 }
 
 /// The postcode index of an atlas loaded with postcodes, or a data failure saying how to get one.

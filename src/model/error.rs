@@ -7,9 +7,6 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("no data directory found: tried {tried}")]
-    NoDataDir { tried: String },
-
     #[error("{}: cannot read: {source}", path.display())]
     Io {
         path: PathBuf,

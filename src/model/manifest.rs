@@ -31,8 +31,10 @@ pub struct Manifest {
     /// Attribution the data's licence requires, shown wherever the data is served.
     pub attribution: String,
     pub licence: Licence,
-    /// The default postcode source, relative to the data directory.
-    pub postcodes: Option<String>,
+    /// The default postcode sources, relative to the data directory, in precedence order: a
+    /// postcode takes its location from the first listing it. A single file name is accepted.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub postcodes: Vec<PostcodeFile>,
     #[serde(rename = "layer")]
     pub layers: Vec<LayerSpec>,
     #[serde(rename = "relation", default)]
@@ -40,6 +42,29 @@ pub struct Manifest {
     /// Files the map shows for orientation; never answered as areas.
     #[serde(default)]
     pub context: ContextFiles,
+}
+
+/// A postcode source file and the name its postcodes are credited to in answers (default:
+/// Code-Point Open's own metadata, or the file name).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostcodeFile {
+    pub file: String,
+    pub name: Option<String>,
+}
+
+/// `postcodes = "file"` or `[[postcodes]]` tables.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PostcodeFile>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<PostcodeFile>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(file) => vec![PostcodeFile { file, name: None }],
+        OneOrMany::Many(files) => files,
+    })
 }
 
 /// The map's context files, relative to the data directory (each optional).

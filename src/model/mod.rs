@@ -24,7 +24,7 @@ pub use error::DataError;
 pub use manifest::{Kind, Manifest};
 pub use source::{DataSource, RawFeature};
 
-/// Environment variable naming the data directory (after `--data`, before the defaults).
+/// Environment variable naming the data directory (after `--data`, before the embedded data).
 pub const DATA_ENV: &str = "ALLIANCE_MAP_DATA";
 
 /// Where the data directory came from, for the start-up log.
@@ -32,33 +32,15 @@ pub const DATA_ENV: &str = "ALLIANCE_MAP_DATA";
 pub enum DataDirSource {
     Flag,
     Env,
-    Default,
 }
 
-/// Picks the data directory: `--data`, else `$ALLIANCE_MAP_DATA`, else the first of
-/// `./data` and `../shared/data` that holds the default manifest's first file.
-pub fn resolve_data_dir(flag: Option<&Path>, env: Option<&Path>) -> Result<(PathBuf, DataDirSource), DataError> {
+/// Picks the data directory: `--data`, else `$ALLIANCE_MAP_DATA`; `None` means the data
+/// embedded in the binary.
+pub fn resolve_data_dir(flag: Option<&Path>, env: Option<&Path>) -> Option<(PathBuf, DataDirSource)> {
     if let Some(p) = flag {
-        return Ok((p.to_path_buf(), DataDirSource::Flag));
+        return Some((p.to_path_buf(), DataDirSource::Flag));
     }
-    if let Some(p) = env {
-        return Ok((p.to_path_buf(), DataDirSource::Env));
-    }
-    let manifest = Manifest::default_manifest()?;
-    let marker = manifest.marker_file().unwrap_or(manifest::MANIFEST_FILE);
-    let candidates = [PathBuf::from("data"), PathBuf::from("../shared/data")];
-    for c in &candidates {
-        if c.join(marker).is_file() {
-            return Ok((c.clone(), DataDirSource::Default));
-        }
-    }
-    Err(DataError::NoDataDir {
-        tried: candidates
-            .iter()
-            .map(|c| format!("{}/{marker}", c.display()))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    env.map(|p| (p.to_path_buf(), DataDirSource::Env))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -555,6 +537,7 @@ mod tests {
         assert_eq!((p, s), (PathBuf::from("/a"), DataDirSource::Flag));
         let (p, s) = resolve_data_dir(None, Some(Path::new("/b"))).unwrap();
         assert_eq!((p, s), (PathBuf::from("/b"), DataDirSource::Env));
+        assert_eq!(resolve_data_dir(None, None), None, "the embedded data");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! manifest gives; it never opens files itself, so the two sources give the same `Dataset`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::{Map, Value};
@@ -16,6 +17,8 @@ use super::DataError;
 pub enum DataSource {
     /// The official source files, laid out as the manifest says.
     Dir(PathBuf),
+    /// The packed data: the copy embedded in the binary, or one read from a packed directory.
+    Packed(Arc<crate::pack::Pack>),
 }
 
 impl std::fmt::Debug for DataSource {
@@ -37,6 +40,7 @@ impl DataSource {
     pub fn path(&self, rel: &str) -> PathBuf {
         match self {
             DataSource::Dir(dir) => dir.join(rel),
+            DataSource::Packed(pack) => PathBuf::from(format!("{}:{rel}", pack.label())),
         }
     }
 
@@ -44,6 +48,7 @@ impl DataSource {
     pub fn describe(&self) -> String {
         match self {
             DataSource::Dir(dir) => dir.display().to_string(),
+            DataSource::Packed(pack) => pack.label().to_string(),
         }
     }
 
@@ -51,6 +56,7 @@ impl DataSource {
     pub fn dir(&self) -> Option<&Path> {
         match self {
             DataSource::Dir(dir) => Some(dir),
+            DataSource::Packed(_) => None,
         }
     }
 
@@ -58,6 +64,7 @@ impl DataSource {
     pub fn has(&self, rel: &str) -> bool {
         match self {
             DataSource::Dir(dir) => dir.join(rel).is_file(),
+            DataSource::Packed(pack) => pack.has(rel),
         }
     }
 
@@ -65,6 +72,7 @@ impl DataSource {
     pub fn text(&self, rel: &str) -> Result<String, DataError> {
         match self {
             DataSource::Dir(dir) => read_regular_file(&dir.join(rel)),
+            DataSource::Packed(pack) => pack.text(rel).map_err(|p| DataError::file(&self.path(rel), p)),
         }
     }
 
@@ -75,6 +83,7 @@ impl DataSource {
                 let path = dir.join(rel);
                 parse_feature_collection(&path, &read_regular_file(&path)?)
             }
+            DataSource::Packed(pack) => pack.features(rel).map_err(|p| DataError::file(&self.path(rel), p)),
         }
     }
 }

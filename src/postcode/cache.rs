@@ -22,10 +22,10 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::file::{self, IndexFileError};
-use super::import::{self, ImportError};
+use super::import::{self, ImportError, SourceFile};
 use super::index::PostcodeIndex;
 use crate::locate::Locator;
-use crate::model::Dataset;
+use crate::model::{DataSource, Dataset};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostcodeLoadError {
@@ -45,17 +45,20 @@ pub enum PostcodeLoadError {
 
 /// A stable fingerprint of what an import's result depends on: the contents of the source
 /// and of every file the manifest names, the manifest itself and the import settings.
-pub fn fingerprint(source: &Path, data: &Dataset, locators: &[Locator]) -> String {
-    let settings = format!(
-        "format {} tolerance {}\n{}",
+pub fn fingerprint(sources: &[SourceFile], data: &Dataset, locators: &[Locator]) -> String {
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_deref().unwrap_or("-")).collect();
+    let mut settings = format!(
+        "format {} tolerance {} sources {}\n{}",
         file::FORMAT_VERSION,
         locators.first().map_or(0.0, Locator::tolerance_m),
+        names.join("|"),
         toml::to_string(data.manifest.as_ref()).unwrap_or_default()
     );
-    let dir = data.source.dir().unwrap_or(Path::new(""));
-    let inputs: Vec<PathBuf> = std::iter::once(source.to_path_buf())
-        .chain(data.manifest.files().into_iter().map(|f| dir.join(f)))
-        .collect();
+    let mut inputs: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    match &data.source {
+        DataSource::Dir(dir) => inputs.extend(data.manifest.files().into_iter().map(|f| dir.join(f))),
+        DataSource::Packed(pack) => settings += &format!("packed {}\n", pack.digest()),
+    }
     fingerprint_of(&settings, &inputs)
 }
 
@@ -117,22 +120,24 @@ pub fn check_matches(index: &PostcodeIndex, data: &Dataset, path: &Path) -> Resu
     Ok(())
 }
 
-/// Reads `source` if it is an index file; otherwise returns the cached import of it from
-/// `cache_dir`, importing (and caching) it first if needed.
+/// Reads the source if it is a single index file; otherwise returns the cached import of
+/// `sources` from `cache_dir`, importing (and caching) them first if needed.
 pub fn load_or_build(
-    source: &Path,
+    sources: &[SourceFile],
     data: &Dataset,
     locators: &[Locator],
     cache_dir: &Path,
 ) -> Result<PostcodeIndex, PostcodeLoadError> {
     let started = Instant::now();
-    if is_index_file(source) {
-        let index = file::read(source)?;
-        check_matches(&index, data, source)?;
-        tracing::info!(path = %source.display(), postcodes = index.len(), ms = started.elapsed().as_millis() as u64, "postcode index loaded");
-        return Ok(index);
+    if let [only] = sources {
+        if is_index_file(&only.path) {
+            let index = file::read(&only.path)?;
+            check_matches(&index, data, &only.path)?;
+            tracing::info!(path = %only.path.display(), postcodes = index.len(), ms = started.elapsed().as_millis() as u64, "postcode index loaded");
+            return Ok(index);
+        }
     }
-    let fp = fingerprint(source, data, locators);
+    let fp = fingerprint(sources, data, locators);
     let cached = cache_path(cache_dir, &fp);
     if cached.is_file() {
         match file::read(&cached) {
@@ -146,8 +151,9 @@ pub fn load_or_build(
             Err(e) => tracing::warn!(error = %e, "cached postcode index unusable; rebuilding"),
         }
     }
-    tracing::info!(source = %source.display(), cache = %cached.display(), "building the postcode index (first start; later starts read the cache)");
-    let (index, summary) = import::import(source, data, locators, fp)?;
+    let names: Vec<String> = sources.iter().map(|s| s.path.display().to_string()).collect();
+    tracing::info!(sources = %names.join(", "), cache = %cached.display(), "building the postcode index (first start; later starts read the cache)");
+    let (index, summary) = import::import(sources, data, locators, fp)?;
     match file::write(&index, &cached) {
         Ok(()) => {
             tracing::info!(

@@ -18,7 +18,7 @@ use super::index::{Areas, IndexMeta, PeriodAreas, PostcodeIndex, Record, COUNTRI
 use super::parse::valid_outward;
 
 pub const MAGIC: &[u8; 8] = b"AMPCIDX\n";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexFileError {
@@ -59,10 +59,12 @@ pub fn encode(index: &PostcodeIndex) -> Vec<u8> {
         out.extend_from_slice(&r.lon.to_le_bytes());
         out.extend_from_slice(&r.lat.to_le_bytes());
     }
-    // The areas table: per entry the country, then per period three indexes + 1 (0: none).
+    // The areas table: per entry the source and the country, then per period three
+    // indexes + 1 (0: none).
     out.extend_from_slice(&(index.areas.len() as u32).to_le_bytes());
     let periods = index.meta.period_sizes.len();
     for a in &index.areas {
+        out.push(a.source);
         out.push(a.country);
         for p in 0..periods {
             let at = a.at(p);
@@ -195,74 +197,96 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<PostcodeIndex, IndexFileError>
         .ok_or_else(short)?;
     let area_count = c.u32().ok_or_else(short)? as usize;
     let periods = meta.period_sizes.len();
-    let width = 1 + periods * 6;
+    let width = 2 + periods * 6;
     let raw = c
         .take(area_count.checked_mul(width).ok_or_else(short)?)
         .ok_or_else(short)?;
     let mut areas = Vec::with_capacity(area_count);
     for chunk in raw.chunks_exact(width.max(1)) {
-        let value = |k: usize| match u16::from_le_bytes([chunk[1 + 2 * k], chunk[2 + 2 * k]]) {
+        let value = |k: usize| match u16::from_le_bytes([chunk[2 + 2 * k], chunk[3 + 2 * k]]) {
             0 => None,
             v => Some(v - 1),
         };
-        let mut entry = Areas {
-            country: chunk[0],
-            periods: Vec::with_capacity(periods),
-        };
-        for (p, sizes) in meta.period_sizes.iter().enumerate() {
-            let at = PeriodAreas {
-                alliance: value(3 * p),
-                footprint: value(3 * p + 1),
-                sub_area: value(3 * p + 2),
-            };
+        areas.push(Areas {
+            source: chunk[0],
+            country: chunk[1],
+            periods: (0..periods)
+                .map(|p| PeriodAreas {
+                    alliance: value(3 * p),
+                    footprint: value(3 * p + 1),
+                    sub_area: value(3 * p + 2),
+                })
+                .collect(),
+        });
+    }
+    if c.at != body.len() {
+        return Err(corrupt("trailing bytes after the arrays"));
+    }
+    validated(meta, outcodes, outcode_start, records, areas).map_err(|p| corrupt(&p))
+}
+
+/// An index from its stored parts, once the invariants lookups rely on hold (sorted codes,
+/// offsets spanning the records, indexes in range); otherwise what is wrong.
+pub fn validated(
+    meta: IndexMeta,
+    outcodes: Vec<[u8; 4]>,
+    outcode_start: Vec<u32>,
+    records: Vec<Record>,
+    areas: Vec<Areas>,
+) -> Result<PostcodeIndex, String> {
+    let n = records.len();
+    for entry in &areas {
+        if entry.periods.len() != meta.period_sizes.len() {
+            return Err("an areas entry has the wrong number of periods".into());
+        }
+        for (at, sizes) in entry.periods.iter().zip(&meta.period_sizes) {
             let fits = [at.alliance, at.footprint, at.sub_area]
                 .iter()
                 .zip(sizes)
                 .all(|(v, &size)| v.is_none_or(|v| v < size));
             if !fits {
-                return Err(corrupt("area indexes out of range"));
+                return Err("area indexes out of range".into());
             }
-            entry.periods.push(at);
         }
         if entry.country as usize >= COUNTRIES.len() {
-            return Err(corrupt("country index out of range"));
+            return Err("country index out of range".into());
         }
-        areas.push(entry);
+        if entry.source as usize >= meta.sources.len() {
+            return Err("source index out of range".into());
+        }
     }
-    if c.at != body.len() {
-        return Err(corrupt("trailing bytes after the arrays"));
+    if outcode_start.len() != outcodes.len() + 1 {
+        return Err("outcode offsets do not match the outcodes".into());
     }
-
-    // The invariants lookups rely on.
     if outcode_start.first() != Some(&0) || outcode_start.last().map(|&v| v as usize) != Some(n) {
-        return Err(corrupt("outcode offsets do not span the postcodes"));
+        return Err("outcode offsets do not span the postcodes".into());
     }
     if outcode_start.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(corrupt("outcode offsets are not increasing"));
+        return Err("outcode offsets are not increasing".into());
     }
     if outcodes.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(corrupt("outcodes are not sorted"));
+        return Err("outcodes are not sorted".into());
     }
     if let Some(o) = outcodes.iter().find(|o| {
         let len = o.iter().position(|&b| b == b' ').unwrap_or(4);
         !valid_outward(&o[..len]) || o[len..].iter().any(|&b| b != b' ')
     }) {
-        return Err(corrupt(&format!("invalid outcode {:?}", String::from_utf8_lossy(o))));
+        return Err(format!("invalid outcode {:?}", String::from_utf8_lossy(o)));
     }
     for w in outcode_start.windows(2) {
         let slice = &records[w[0] as usize..w[1] as usize];
         if slice.windows(2).any(|p| p[0].inward >= p[1].inward) || slice.iter().any(|r| r.inward >= 6760) {
-            return Err(corrupt("inward codes are out of order or out of range"));
+            return Err("inward codes are out of order or out of range".into());
         }
     }
     if records.iter().any(|r| r.areas as usize >= areas.len()) {
-        return Err(corrupt("area numbers out of range"));
+        return Err("area numbers out of range".into());
     }
     if records
         .iter()
         .any(|r| !(-180_000_000..=180_000_000).contains(&r.lon) || !(-90_000_000..=90_000_000).contains(&r.lat))
     {
-        return Err(corrupt("coordinates out of range"));
+        return Err("coordinates out of range".into());
     }
     Ok(PostcodeIndex::from_parts(meta, outcodes, outcode_start, records, areas))
 }

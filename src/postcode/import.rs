@@ -1,13 +1,18 @@
 //! Importing postcode files into a [`PostcodeIndex`]: OS Code-Point Open (the zip exactly as
-//! OS ships it, read in place) and ONS Postcode Directory / NSPL CSVs (header-detected).
+//! OS ships it, read in place) and ONS Postcode Directory / NSPL CSVs (header-detected, plain
+//! or gzipped).
 //!
-//! Each live postcode is resolved once, here, through the core point lookup: a postcode in
-//! England gets the alliance and STP covering its location (or the nearest within the
-//! tolerance); elsewhere, none.
+//! Several files can be imported together, in precedence order: a postcode takes its location
+//! from the first file listing it, and each postcode remembers which file that was (Code-Point
+//! 2018 first, then NSPL 2025 adds the postcodes created since).
+//!
+//! Each postcode is resolved once, here, through the core point lookup: a postcode in England
+//! gets the areas covering its location (or the nearest within the tolerance) in every
+//! period; elsewhere, none.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -35,11 +40,22 @@ enum Location {
     LonLat(f64, f64),
 }
 
+/// One postcode file to import, and what its postcodes are credited to (`None`: Code-Point's
+/// own metadata, else the file name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub name: Option<String>,
+}
+
 #[derive(Debug)]
 struct Row {
     postcode: Postcode,
     location: Location,
-    country: u8,
+    /// Index into the sources.
+    source: u8,
+    /// `None`: the file does not say (NSPL without `ctry`); found from the boundaries.
+    country: Option<u8>,
     /// Codes the file itself assigns (ONSPD `calncv`, `stp`), to compare with ours.
     file_alliance: Option<String>,
     file_stp: Option<String>,
@@ -48,9 +64,16 @@ struct Row {
 /// What an import did, for the summary table and for tests.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 pub struct ImportSummary {
-    pub source: String,
+    pub sources: Vec<String>,
     pub rows_read: u64,
     pub imported: u64,
+    /// Imported postcodes per source.
+    pub per_source: BTreeMap<String, u64>,
+    /// Postcodes whose file gives their country and whose country was also found from the
+    /// boundaries (as it is for a file that gives none), and how many of those disagreed:
+    /// the accuracy of the rule used for postcodes without a stated country.
+    pub country_checked: u64,
+    pub country_disagreements: u64,
     /// Rows skipped, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
     /// Imported postcodes per country.
@@ -77,9 +100,12 @@ impl ImportSummary {
 
     /// A plain-text table for the terminal.
     pub fn table(&self) -> String {
-        let mut s = format!("source: {}\n", self.source);
+        let mut s = format!("sources: {}\n", self.sources.join(", then "));
         s += &format!("{:<40} {:>10}\n", "rows read", self.rows_read);
         s += &format!("{:<40} {:>10}\n", "imported", self.imported);
+        for (source, n) in &self.per_source {
+            s += &format!("{:<40} {:>10}\n", format!("imported from {source}"), n);
+        }
         for (reason, n) in &self.skipped {
             s += &format!("{:<40} {:>10}\n", format!("skipped: {reason}"), n);
         }
@@ -101,6 +127,13 @@ impl ImportSummary {
             );
             s += &format!("{:<40} {:>10}\n", "  STP differs from geometry", self.stp_disagreements);
         }
+        if self.country_checked > 0 {
+            s += &format!(
+                "{:<40} {:>10}\n",
+                "country from file and from boundaries", self.country_checked
+            );
+            s += &format!("{:<40} {:>10}\n", "  of which differ", self.country_disagreements);
+        }
         s
     }
 }
@@ -116,30 +149,50 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Imports `path` (a Code-Point Open zip or an ONSPD/NSPL CSV), resolving each postcode in
-/// every period of `data` through that period's locator (`locators[p]`).
+/// Imports `sources` (Code-Point Open zips or ONSPD/NSPL CSVs) in precedence order,
+/// resolving each postcode in every period of `data` through that period's locator
+/// (`locators[p]`).
 pub fn import(
-    path: &Path,
+    sources: &[SourceFile],
     data: &Dataset,
     locators: &[Locator],
     fingerprint: String,
 ) -> Result<(PostcodeIndex, ImportSummary), ImportError> {
-    let name = path.display().to_string();
     let mut summary = ImportSummary::default();
-    let (rows, source) = if is_zip(path).map_err(|e| ImportError::Read {
-        path: name.clone(),
-        message: e.to_string(),
-    })? {
-        read_codepoint_zip(path, &mut summary)?
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| ImportError::Read {
-            path: name.clone(),
-            message: e.to_string(),
-        })?;
-        let rows = read_directory_csv(&name, file, &mut summary)?;
-        (rows, format!("ONS Postcode Directory ({})", file_name(path)))
-    };
-    summary.source = source.clone();
+    if sources.len() > usize::from(u8::MAX) {
+        return Err(ImportError::Format {
+            path: "postcode sources".into(),
+            problem: format!("{} files; at most {} can be imported together", sources.len(), u8::MAX),
+        });
+    }
+    let mut rows = Vec::new();
+    let mut names = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let (mut read, name) = read_source(source, i as u8, &mut summary)?;
+        names.push(name);
+        rows.append(&mut read);
+    }
+    summary.sources = names.clone();
+    // A postcode in several sources keeps its first: a stable sort by postcode puts the
+    // earlier source first.
+    rows.sort_by_key(|r| (r.postcode.outward_bytes(), r.postcode.inward_key()));
+    let before = rows.len();
+    rows.dedup_by(|later, first| {
+        let same = later.postcode == first.postcode;
+        if same && later.source == first.source {
+            summary
+                .skipped
+                .entry("duplicate postcode")
+                .and_modify(|n| *n += 1)
+                .or_insert(1);
+        }
+        same
+    });
+    let same_source = summary.skipped.get("duplicate postcode").copied().unwrap_or(0);
+    summary.skip_n(
+        "listed by an earlier source",
+        (before - rows.len()) as u64 - same_source,
+    );
 
     // A million lookups per period ahead: worth the grids (built side by side).
     rayon::scope(|s| {
@@ -152,7 +205,15 @@ pub fn import(
     let default = data.default_period;
     let bar = progress(rows.len() as u64, "resolving");
     let england = country_index(&data.manifest.home_country);
-    let resolved: Vec<(Entry, Option<(bool, bool)>)> = rows
+    let country_of = |located: &crate::locate::Located| -> u8 {
+        match (located.kind, located.country) {
+            (crate::locate::MatchKind::Contains, _) => england,
+            (_, Some(c)) => data.countries.get(c as usize).map_or(0, |c| country_index(&c.code)),
+            (crate::locate::MatchKind::Nearest, None) => england,
+            (crate::locate::MatchKind::Outside, None) => 0,
+        }
+    };
+    let resolved: Vec<(Entry, Option<(bool, bool)>, Option<bool>)> = rows
         .par_iter()
         .filter_map(|row| {
             bar.inc(1);
@@ -160,15 +221,21 @@ pub fn import(
                 Location::LonLat(lon, lat) => (lon, lat),
                 Location::Grid(e, n) => lonlat_bng::convert_osgb36_to_ll(e, n).ok()?,
             };
+            // Great Britain's postcodes without a stated country get the one their location
+            // is in; the same rule is checked against the postcodes whose file states one.
+            let here = locators.get(default).map(|l| l.locate(lon, lat));
+            let derived = here.as_ref().map(country_of);
+            let country = row.country.or(derived).unwrap_or(0);
+            let country_agrees = row.country.zip(derived).map(|(stated, found)| stated == found);
             // Outside England a postcode gets no English area, whatever the boundaries say.
-            let periods: Vec<PeriodAreas> = if row.country == england {
+            let periods: Vec<PeriodAreas> = if country == england {
                 locators.iter().map(|l| PeriodAreas::from(l.locate(lon, lat))).collect()
             } else {
                 vec![PeriodAreas::default(); locators.len()]
             };
             let (alliance, stp) = periods.get(default).map_or((None, None), |p| (p.alliance, p.footprint));
             let agreement = match (&row.file_alliance, &row.file_stp) {
-                (Some(fa), Some(fs)) if row.country == england => Some((
+                (Some(fa), Some(fs)) if country == england => Some((
                     alliance.is_some_and(|a| data.alliances[a as usize].code == *fa),
                     stp.is_some_and(|s| data.stps[s as usize].code == *fs),
                 )),
@@ -179,11 +246,12 @@ pub fn import(
                 lon,
                 lat,
                 areas: Areas {
-                    country: row.country,
+                    source: row.source,
+                    country,
                     periods,
                 },
             };
-            Some((entry, agreement))
+            Some((entry, agreement, country_agrees))
         })
         .collect();
     bar.finish_and_clear();
@@ -193,33 +261,45 @@ pub fn import(
     );
 
     let mut entries = Vec::with_capacity(resolved.len());
-    for (entry, agreement) in resolved {
+    for (entry, agreement, country_agrees) in resolved {
         if let Some((alliance_ok, stp_ok)) = agreement {
             summary.compared += 1;
             summary.alliance_disagreements += !alliance_ok as u64;
             summary.stp_disagreements += !stp_ok as u64;
         }
+        if let Some(agrees) = country_agrees {
+            summary.country_checked += 1;
+            summary.country_disagreements += !agrees as u64;
+        }
         entries.push(entry);
     }
     let meta = IndexMeta {
-        source,
+        sources: names,
         fingerprint,
         period_sizes: data.period_sizes(),
     };
-    let (index, duplicates) = PostcodeIndex::build(meta, entries).ok_or_else(|| ImportError::Format {
-        path: name.clone(),
+    let name = sources
+        .iter()
+        .map(|s| s.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (index, _) = PostcodeIndex::build(meta, entries).ok_or_else(|| ImportError::Format {
+        path: name,
         problem: format!(
             "the postcodes fall in more than {} distinct combinations of areas",
             PostcodeIndex::MAX_AREAS
         ),
     })?;
-    summary.skip_n("duplicate postcode", duplicates as u64);
     summary.imported = index.len() as u64;
     for r in index.records() {
         let areas = &index.areas()[r.areas as usize];
         *summary
             .per_country
             .entry(COUNTRIES[areas.country as usize].1)
+            .or_default() += 1;
+        *summary
+            .per_source
+            .entry(index.meta.sources[areas.source as usize].clone())
             .or_default() += 1;
         if areas.country == england && areas.at(default).alliance.is_none() {
             summary.england_unresolved += 1;
@@ -228,17 +308,50 @@ pub fn import(
     Ok((index, summary))
 }
 
+/// Reads one source file's rows; returns them with the name its postcodes are credited to.
+fn read_source(source: &SourceFile, index: u8, summary: &mut ImportSummary) -> Result<(Vec<Row>, String), ImportError> {
+    let path = &source.path;
+    let name = path.display().to_string();
+    let read_err = |e: std::io::Error| ImportError::Read {
+        path: name.clone(),
+        message: e.to_string(),
+    };
+    let magic = magic(path).map_err(read_err)?;
+    let (mut rows, found_name) = if magic == *b"PK\x03\x04" {
+        read_codepoint_zip(path, summary)?
+    } else {
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let rows = if magic[..2] == [0x1f, 0x8b] {
+            read_directory_csv(&name, flate2::read::MultiGzDecoder::new(BufReader::new(file)), summary)?
+        } else {
+            read_directory_csv(&name, file, summary)?
+        };
+        (rows, format!("ONS Postcode Directory ({})", file_name(path)))
+    };
+    for r in &mut rows {
+        r.source = index;
+    }
+    Ok((rows, source.name.clone().unwrap_or(found_name)))
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-fn is_zip(path: &Path) -> std::io::Result<bool> {
+/// A file's first four bytes (zeros past its end).
+fn magic(path: &Path) -> std::io::Result<[u8; 4]> {
     let mut magic = [0u8; 4];
     let mut f = std::fs::File::open(path)?;
-    let n = f.read(&mut magic)?;
-    Ok(n == 4 && magic == *b"PK\x03\x04")
+    let mut filled = 0;
+    while filled < 4 {
+        match f.read(&mut magic[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(magic)
 }
 
 /// Reads `Data/CSV/*.csv` from an OS Code-Point Open zip, in place.
@@ -311,7 +424,8 @@ fn read_codepoint_zip(path: &Path, summary: &mut ImportSummary) -> Result<(Vec<R
             rows.push(Row {
                 postcode,
                 location: Location::Grid(e, n),
-                country: country_index(field(4)),
+                source: 0,
+                country: Some(country_index(field(4))),
                 file_alliance: None,
                 file_stp: None,
             });
@@ -350,11 +464,13 @@ fn read_directory_csv(name: &str, reader: impl Read, summary: &mut ImportSummary
             })
         })
     };
-    let postcode_col = col(&["pcds", "pcd", "pcd2"])
+    let postcode_col = col(&["pcds", "pcd", "pcd2", "postcode"])
         .ok_or_else(|| format_err("no postcode column (pcds, pcd or pcd2): is this an ONSPD/NSPL file?".into()))?;
     let lat_col = col(&["lat"]).ok_or_else(|| format_err("no lat column".into()))?;
     let lon_col = col(&["long"]).ok_or_else(|| format_err("no long column".into()))?;
-    let country_col = col(&["ctry"]).ok_or_else(|| format_err("no ctry column".into()))?;
+    // NSPL extracts may carry no country: it is then found from the postcode area (outside
+    // Great Britain) or from the location (see `import`).
+    let country_col = col(&["ctry"]);
     let (doterm_col, alliance_col, stp_col) = (col(&["doterm"]), col(&["calncv"]), col(&["stp"]));
 
     let mut rows = Vec::new();
@@ -398,13 +514,30 @@ fn read_directory_csv(name: &str, reader: impl Read, summary: &mut ImportSummary
         rows.push(Row {
             postcode,
             location: Location::LonLat(lon, lat),
-            country: country_index(field(Some(country_col))),
+            source: 0,
+            country: match country_col {
+                Some(c) => Some(country_index(field(Some(c)))),
+                None => country_by_area(&postcode),
+            },
             file_alliance: code(alliance_col),
             file_stp: code(stp_col),
         });
     }
     bar.finish_and_clear();
     Ok(rows)
+}
+
+/// The country of a postcode area outside Great Britain (`BT`: Northern Ireland; `GY`, `JE`:
+/// Channel Islands; `IM`: Isle of Man); `None` for Great Britain's, which need a location.
+fn country_by_area(postcode: &Postcode) -> Option<u8> {
+    let outward = postcode.outward_bytes();
+    let area: Vec<u8> = outward.iter().copied().take_while(u8::is_ascii_alphabetic).collect();
+    match area.as_slice() {
+        b"BT" => Some(country_index("N92000002")),
+        b"GY" | b"JE" => Some(country_index("L93000001")),
+        b"IM" => Some(country_index("M83000003")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -46,11 +46,13 @@ impl From<crate::locate::Located> for PeriodAreas {
     }
 }
 
-/// A postcode's country and its areas in every period. Every postcode of one face of the
-/// overlaid layers shares one, so the index stores each once and a postcode refers to it by
-/// number: every edition resolved at import, in the 12 bytes of a [`Record`].
+/// A postcode's source, country and areas in every period. Every postcode of one face of the
+/// overlaid layers (from one source) shares one, so the index stores each once and a postcode
+/// refers to it by number: every edition resolved at import, in the 12 bytes of a [`Record`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Areas {
+    /// Index into [`IndexMeta::sources`]: where the postcode's location comes from.
+    pub source: u8,
     /// Index into [`COUNTRIES`].
     pub country: u8,
     /// Per period of the data, in order.
@@ -67,8 +69,9 @@ impl Areas {
 /// Descriptive header stored with the index.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexMeta {
-    /// Human-readable source, e.g. `OS Code-Point Open 2018.3.0`.
-    pub source: String,
+    /// The sources the postcodes come from, in precedence order, e.g.
+    /// `OS Code-Point Open 2018.3.0`, `ONS NSPL May 2025`.
+    pub sources: Vec<String>,
     /// Fingerprint of the source file and boundaries this index was built from.
     pub fingerprint: String,
     /// Per period: how many alliances, footprints and sub-areas its editions have (0: none
@@ -128,6 +131,8 @@ pub struct Found<'a> {
     pub lon: f64,
     pub lat: f64,
     pub areas: &'a Areas,
+    /// The source of the postcode's location.
+    pub source: &'a str,
 }
 
 pub fn to_micro(deg: f64) -> i32 {
@@ -227,6 +232,21 @@ impl PostcodeIndex {
         }
     }
 
+    /// The sources in words, for messages: "A", "A and B", "A, B and C".
+    pub fn describe_sources(&self) -> String {
+        match self.meta.sources.split_last() {
+            None => "the postcode index".into(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        }
+    }
+
+    /// The outward codes in order, and where each one's records start (one more entry than
+    /// outcodes: the last is the number of records).
+    pub fn outcode_table(&self) -> (&[[u8; 4]], &[u32]) {
+        (&self.outcodes, &self.outcode_start)
+    }
+
     pub fn records(&self) -> &[Record] {
         &self.records
     }
@@ -246,16 +266,20 @@ impl PostcodeIndex {
 
     fn found(&self, outcode: usize, i: usize) -> Found<'_> {
         const NONE: &Areas = &Areas {
+            source: 0,
             country: 0,
             periods: Vec::new(),
         };
         let r = &self.records[i];
+        // Decoding checks every record's number and every source index; the defaults are
+        // never reached.
+        let areas = self.areas.get(r.areas as usize).unwrap_or(NONE);
         Found {
             postcode: Postcode::from_parts(self.outcodes[outcode], r.inward),
             lon: from_micro(r.lon),
             lat: from_micro(r.lat),
-            // Decoding checks every record's number; `NONE` is never reached.
-            areas: self.areas.get(r.areas as usize).unwrap_or(NONE),
+            areas,
+            source: self.meta.sources.get(areas.source as usize).map_or("", String::as_str),
         }
     }
 
@@ -338,7 +362,7 @@ impl PostcodeIndex {
             + self.outcode_sectors.len() * 4
             + self.sectors.len() * std::mem::size_of::<Sector>()
             + self.records.len() * std::mem::size_of::<Record>()
-            + self.areas.iter().map(|a| 1 + a.periods.len() * 6).sum::<usize>()
+            + self.areas.iter().map(|a| 2 + a.periods.len() * 6).sum::<usize>()
     }
 }
 
@@ -348,11 +372,12 @@ pub(crate) mod tests {
 
     pub fn sample() -> PostcodeIndex {
         let meta = IndexMeta {
-            source: "test".into(),
+            sources: vec!["test".into()],
             fingerprint: "f".into(),
             period_sizes: vec![[1, 1, 0], [1, 1, 1]],
         };
         let leeds = Areas {
+            source: 0,
             country: 1,
             periods: vec![
                 PeriodAreas {

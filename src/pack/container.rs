@@ -1,0 +1,250 @@
+//! Reading the packed data: [`Pack`] holds the decoded arc table, each GeoJSON file's encoded
+//! features (decoded when asked for), the tables' text and the sealed postcode index.
+//!
+//! The three packed files (`boundaries.bin`, `tables.bin`, `postcodes.bin`) each start with
+//! the magic bytes and format version of [`codec`](super::codec); see [`super::write`] for the
+//! payloads' layout.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use serde_json::{Map, Value};
+
+use super::codec::{self, Reader};
+use super::topology::{self, Pt, RingRef};
+use crate::model::RawFeature;
+
+/// The packed files' names in a packed directory.
+pub const BOUNDARIES: &str = "boundaries.bin";
+pub const TABLES: &str = "tables.bin";
+pub const POSTCODES: &str = "postcodes.bin";
+/// The manifest the data was packed under, stored among the tables.
+pub const MANIFEST: &str = "manifest.toml";
+
+/// Integer coordinates are micro-degrees: the official boundaries have 6 decimals. A file
+/// with any coordinate not exact at this scale is stored as raw `f64`s instead.
+pub const SCALE: f64 = 1e6;
+
+/// How a GeoJSON file's rings are stored.
+pub const RINGS_AS_ARCS: u64 = 0;
+pub const RINGS_AS_F64: u64 = 1;
+
+/// The packed data, opened.
+pub struct Pack {
+    label: String,
+    arcs: Vec<Vec<Pt>>,
+    /// Per GeoJSON file, its encoded features (a slice of `boundaries`).
+    layers: BTreeMap<String, std::ops::Range<usize>>,
+    boundaries: Vec<u8>,
+    texts: BTreeMap<String, String>,
+    postcodes: Option<Cow<'static, [u8]>>,
+    digest: String,
+}
+
+impl Pack {
+    /// Opens the three packed files; `label` names them in messages ("embedded data", a
+    /// directory). The postcode index stays compressed until [`Pack::postcode_payload`].
+    pub fn open(
+        label: impl Into<String>,
+        boundaries: &[u8],
+        tables: &[u8],
+        postcodes: Option<Cow<'static, [u8]>>,
+    ) -> Result<Pack, String> {
+        let label = label.into();
+        let digest = {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            for part in [boundaries, tables, postcodes.as_deref().unwrap_or_default()] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let texts = read_tables(&codec::open("tables", tables).map_err(|e| format!("{label}/{TABLES}: {e}"))?)
+            .map_err(|e| format!("{label}/{TABLES}: {e}"))?;
+        let boundaries = codec::open("boundaries", boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let (arcs, layers) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        Ok(Pack {
+            label,
+            arcs,
+            layers,
+            boundaries,
+            texts,
+            postcodes,
+            digest,
+        })
+    }
+
+    /// Opens a packed directory (as `pack-data` writes it).
+    pub fn read_dir(dir: &Path) -> Result<Pack, String> {
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| format!("{}: cannot read: {e}", dir.join(name).display()))
+        };
+        let postcodes = match std::fs::read(dir.join(POSTCODES)) {
+            Ok(b) => Some(Cow::Owned(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("{}: cannot read: {e}", dir.join(POSTCODES).display())),
+        };
+        Pack::open(dir.display().to_string(), &read(BOUNDARIES)?, &read(TABLES)?, postcodes)
+    }
+
+    /// Whether `dir` is a packed directory rather than one of official files.
+    pub fn is_packed_dir(dir: &Path) -> bool {
+        dir.join(BOUNDARIES).is_file() && dir.join(TABLES).is_file()
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// A digest of the packed files' bytes: what anything derived from this data depends on.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    pub fn has(&self, rel: &str) -> bool {
+        self.layers.contains_key(rel) || self.texts.contains_key(rel)
+    }
+
+    /// The manifest the data was packed under.
+    pub fn manifest_text(&self) -> Option<&str> {
+        self.texts.get(MANIFEST).map(String::as_str)
+    }
+
+    pub fn text(&self, rel: &str) -> Result<String, String> {
+        self.texts
+            .get(rel)
+            .cloned()
+            .ok_or_else(|| "is not in the packed data".to_string())
+    }
+
+    pub fn features(&self, rel: &str) -> Result<Vec<RawFeature>, String> {
+        let range = self.layers.get(rel).ok_or("is not in the packed data")?;
+        read_features(&self.arcs, &self.boundaries[range.clone()]).map_err(|e| format!("packed features: {e}"))
+    }
+
+    /// The postcode index's payload, decompressed (`None`: packed without postcodes).
+    pub fn postcode_payload(&self) -> Option<Result<Vec<u8>, String>> {
+        let sealed = self.postcodes.as_ref()?;
+        Some(codec::open("postcodes", sealed).map_err(|e| format!("{}/{POSTCODES}: {e}", self.label)))
+    }
+}
+
+fn read_tables(payload: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    let mut r = Reader::new(payload);
+    let n = r.len()?;
+    let mut texts = BTreeMap::new();
+    for _ in 0..n {
+        let name = r.str()?.to_string();
+        texts.insert(name, r.str()?.to_string());
+    }
+    Ok(texts)
+}
+
+type Layers = BTreeMap<String, std::ops::Range<usize>>;
+
+fn read_boundaries(payload: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
+    let mut r = Reader::new(payload);
+    let n_arcs = r.len()?;
+    let mut arcs = Vec::with_capacity(n_arcs);
+    let mut last: (i64, i64) = (0, 0);
+    for _ in 0..n_arcs {
+        let n = r.len()?;
+        let mut arc = Vec::with_capacity(n);
+        for _ in 0..n {
+            last = (last.0 + r.i()?, last.1 + r.i()?);
+            let p = (i32::try_from(last.0), i32::try_from(last.1));
+            let (Ok(x), Ok(y)) = p else {
+                return Err("damaged (a coordinate out of range)".into());
+            };
+            arc.push((x, y));
+        }
+        arcs.push(arc);
+    }
+    let n_files = r.len()?;
+    let mut layers = BTreeMap::new();
+    for _ in 0..n_files {
+        let name = r.str()?.to_string();
+        let section = r.bytes()?;
+        let start = section.as_ptr() as usize - payload.as_ptr() as usize;
+        layers.insert(name, start..start + section.len());
+    }
+    Ok((arcs, layers))
+}
+
+fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, String> {
+    let mut r = Reader::new(section);
+    let mode = r.u()?;
+    let n = r.len()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let properties: Map<String, Value> =
+            serde_json::from_str(r.str()?).map_err(|e| format!("damaged properties: {e}"))?;
+        let geometry = match r.u()? {
+            0 => Err(r.str()?.to_string()),
+            1 => {
+                let n_polys = r.len()?;
+                let mut polys = Vec::with_capacity(n_polys);
+                for _ in 0..n_polys {
+                    let n_rings = r.len()?;
+                    let mut rings = Vec::with_capacity(n_rings);
+                    for _ in 0..n_rings {
+                        rings.push(match mode {
+                            RINGS_AS_ARCS => ring_from_arcs(arcs, &mut r)?,
+                            RINGS_AS_F64 => ring_from_f64(&mut r)?,
+                            other => return Err(format!("unknown ring storage {other}")),
+                        });
+                    }
+                    let mut rings = rings.into_iter();
+                    let exterior = rings.next().ok_or("a polygon without rings")?;
+                    polys.push(Polygon::new(exterior, rings.collect()));
+                }
+                Ok(MultiPolygon::new(polys))
+            }
+            other => return Err(format!("unknown geometry tag {other}")),
+        };
+        out.push(RawFeature { properties, geometry });
+    }
+    Ok(out)
+}
+
+fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, String> {
+    let head = r.u()?;
+    let n_refs = usize::try_from(head >> 1).map_err(|_| "damaged ring")?;
+    let mut refs = Vec::with_capacity(n_refs.min(1 << 16));
+    let mut prev = 0i64;
+    for _ in 0..n_refs {
+        prev = prev.wrapping_add(r.i()?);
+        refs.push(prev);
+    }
+    let start = u32::try_from(r.u()?).map_err(|_| "damaged ring start")?;
+    let ring = RingRef {
+        refs,
+        start,
+        closed: head & 1 == 1,
+    };
+    let points = topology::rebuild(arcs, &ring).ok_or("a ring's arcs do not join up")?;
+    let mut coords: Vec<Coord<f64>> = points
+        .iter()
+        .map(|&(x, y)| Coord {
+            x: f64::from(x) / SCALE,
+            y: f64::from(y) / SCALE,
+        })
+        .collect();
+    coords.push(coords[0]);
+    Ok(LineString::new(coords))
+}
+
+fn ring_from_f64(r: &mut Reader) -> Result<LineString<f64>, String> {
+    let n = r.len()?;
+    let mut coords = Vec::with_capacity(n);
+    for _ in 0..n {
+        coords.push(Coord {
+            x: r.f64()?,
+            y: r.f64()?,
+        });
+    }
+    Ok(LineString::new(coords))
+}
