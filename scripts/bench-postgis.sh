@@ -1,119 +1,252 @@
 #!/usr/bin/env bash
-# Side by side with PostGIS: the same 19 + 44 polygons, the same 100,000 random points in
-# England's bounding box, ST_Covers with GiST indexes. Times PostGIS as one SQL batch and as
-# single queries through pgbench, times alliance-map on the same points (annotate by
-# coordinates, and the HTTP API under wrk when available), and checks both give the same
-# STP and alliance for every point (border ties broken the same way: lowest code).
-# Installs PostgreSQL + PostGIS from Debian if missing. Runs a throwaway cluster on loopback.
+# The honest anchor (issue 15): alliance-map side by side with PostGIS, in one run, on the same
+# random points in England's bounding box (seed 2017) and the same 2017 alliance and STP layers
+# at full detail.
+#
+# PostGIS, two variants on a throwaway cluster (loopback, jit off):
+#   naive  - the whole polygons under GiST; a point-driven LATERAL join per layer.
+#   expert - ST_Subdivide(geom, 255) into a separate table with GiST, ANALYZE; the points in a
+#            table sorted by geometry (PostGIS 3's Hilbert order) with GiST; a polygon-driven join
+#            (each piece probes the points' index), ST_Covers, the lowest code per point on
+#            borders (alliance-map's rule); single queries prepared through pgbench.
+# alliance-map: `annotate` CLI (CSV in -> CSV out, process start included), HTTP bulk
+# (`POST /api/v1/lookup`, 1000 points a request, 2 connections, curl), single GETs under wrk
+# with 2 connections, and start-up (process start -> first answer).
+# Server CPU per request from /proc/PID/stat (utime + stime; for PostgreSQL the postmaster with
+# its reaped children plus every live child). Medians of REPS repetitions, variants interleaved.
+# The answers (alliance and STP per point PostGIS covers) are checked to agree.
+#
+# Installs PostgreSQL + PostGIS (Debian), wrk, curl, bc and GNU time if missing. Settings through the environment:
+#   SIZES="100000 1000000"  REPS=3  NAIVE_MAX=100000 (naive batch only up to this size)
+#   DURATION=10 (s per single-query run)  STARTUP_RUNS=7  PGPORT_BENCH=55432  PORT=18190
+#   KEEP=1 keeps the work directory (outputs, logs) for inspection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${ALLIANCE_MAP_DATA:-../shared/data}
-points=${POINTS:-100000}
-port=${PGPORT_BENCH:-55432}
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq postgresql postgresql-15-postgis-3 >/dev/null
+here=scripts/postgis
+data=$(cd "${ALLIANCE_MAP_DATA:-../shared/data}" && pwd)
+sizes=${SIZES:-100000 1000000}
+reps=${REPS:-3}
+naive_max=${NAIVE_MAX:-100000}
+duration=${DURATION:-10}
+startup_runs=${STARTUP_RUNS:-7}
+pgport=${PGPORT_BENCH:-55432}
+port=${PORT:-18190}
+bulk_size=1000
+bin=$(realpath -m "${CARGO_TARGET_DIR:-target}/release/alliance-map")
+
+# --- what it needs --------------------------------------------------------------------------
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
 fi
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-work=$(mktemp -d)
-chmod 755 "$work"
+pgver=$(basename "$(dirname "$pgbin")")
+if ! ls "/usr/share/postgresql/$pgver/extension/postgis.control" >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq "postgresql-$pgver-postgis-3" >/dev/null
+fi
+for tool in wrk curl bc /usr/bin/time:time; do
+  command -v "${tool%%:*}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${tool##*:}" >/dev/null; }
+done
 cargo build --release --quiet
 
-# A throwaway cluster owned by the postgres user.
+work=$(mktemp -d /tmp/bench-postgis.XXXXXX)
+chmod 755 "$work"
+results=$work/results.tsv
+: > "$results"
+record() { printf '%s\t%s\n' "$1" "$2" >> "$results"; }
+now() { date +%s%N; }
+ms_since() { echo $(( ($(now) - $1) / 1000000 )); }
+tck=$(getconf CLK_TCK)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+  [ -f "$work/pg/postmaster.pid" ] && su postgres -c "$pgbin/pg_ctl -D $work/pg stop -m immediate" >/dev/null 2>&1 || true
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# --- a throwaway cluster --------------------------------------------------------------------
 install -d -o postgres "$work/pg"
 su postgres -c "$pgbin/initdb -D $work/pg -A trust -U postgres" >/dev/null
-su postgres -c "$pgbin/pg_ctl -D $work/pg -o '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_parallel_workers_per_gather=0' -l $work/pg/server.log start" >/dev/null
-trap 'su postgres -c "$pgbin/pg_ctl -D $work/pg stop -m fast" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-psql() { command psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+# Read-only benchmark: durability off speeds up loading only; jit off (its compile time costs the
+# batch 2-3 s here); shared_buffers holds every table.
+su postgres -c "$pgbin/pg_ctl -D $work/pg -w -l $work/pg/server.log start -o \"-p $pgport -k $work/pg \
+  -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c work_mem=64MB -c jit=off -c fsync=off \
+  -c synchronous_commit=off -c full_page_writes=off\"" >/dev/null
+psql() { PGOPTIONS="-c client_min_messages=warning" command psql -h 127.0.0.1 -p "$pgport" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+# CPU ticks of every PostgreSQL process: the postmaster with its reaped children (backends that
+# have exited) plus every live child.
+# pg_ticks sys: system time only.
+pg_ticks() {
+  local pm
+  pm=$(head -1 "$work/pg/postmaster.pid")
+  { awk -v sys="${1:-}" '{print (sys ? 0 : $14 + $16) + $15 + $17}' "/proc/$pm/stat"
+    for c in $(pgrep -P "$pm"); do awk -v sys="${1:-}" '{print (sys ? 0 : $14) + $15}' "/proc/$c/stat" 2>/dev/null || true; done
+  } | awk '{s += $1} END {print s}'
+}
+am_ticks() { awk -v sys="${1:-}" '{print (sys ? 0 : $14) + $15}' "/proc/$server_pid/stat"; }
 psql -c "CREATE EXTENSION postgis"
+echo "== setup"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "PostgreSQL $(psql -c 'SHOW server_version'); $(psql -c 'SELECT postgis_full_version()' | cut -d' ' -f1-4)"
+echo "alliance-map $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (modified)')"
 
-echo "== load the polygons"
-python3 - "$data" > "$work/load.sql" <<'PY'
-import json, sys
-d = sys.argv[1]
-print("CREATE TABLE alliances (code text PRIMARY KEY, geom geometry(MultiPolygon, 4326));")
-print("CREATE TABLE stps (code text PRIMARY KEY, geom geometry(MultiPolygon, 4326));")
-print("CREATE TABLE stp_alliances (stp text, alliance text);")
-for table, f, prop in [("alliances", "cancer-alliances-2017.geojson", "calncv17cd"), ("stps", "stps-2017.geojson", "stp17cd")]:
-    for ft in json.load(open(f"{d}/boundaries/{f}"))["features"]:
-        g = json.dumps(ft["geometry"]).replace("'", "''")
-        print(f"INSERT INTO {table} VALUES ('{ft['properties'][prop]}', ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON('{g}'), 4326)));")
-import csv
-pairs = {(r["STP17CD"], r["CALNCV17CD"]) for r in csv.DictReader(open(f"{d}/lookups/ccg17-stp17-calncv17-apr2017.csv"))}
-for s, a in sorted(pairs):
-    print(f"INSERT INTO stp_alliances VALUES ('{s}', '{a}');")
-print("CREATE INDEX ON alliances USING gist (geom); CREATE INDEX ON stps USING gist (geom); ANALYZE;")
-PY
+start=$(now)
+python3 "$here/load.py" "$data" > "$work/load.sql"
 psql -f "$work/load.sql"
+echo "loaded the 2017 layers in $(ms_since "$start") ms: $(psql -c "SELECT string_agg(t, ', ') FROM (
+  SELECT format('%s %s features, %s vertices', 'alliances', count(*), sum(ST_NPoints(geom))) t FROM alliances UNION ALL
+  SELECT format('%s %s features, %s vertices', 'STPs', count(*), sum(ST_NPoints(geom))) FROM stps UNION ALL
+  SELECT format('%s pieces of alliances', count(*)) FROM alliances_sub UNION ALL
+  SELECT format('%s pieces of STPs', count(*)) FROM stps_sub) x")"
 
-echo "== $points random points"
-python3 - "$points" > "$work/points.csv" <<'PY'
-import random, sys
-random.seed(2017)
-print("id,lon,lat")
-for i in range(int(sys.argv[1])):
-    print(f"{i},{-6.42 + random.random() * 8.19:.6f},{49.86 + random.random() * 5.96:.6f}")
-PY
-psql -c "CREATE TABLE pts (id int PRIMARY KEY, lon float8, lat float8, geom geometry(Point, 4326))"
-psql -c "\\copy pts (id, lon, lat) FROM '$work/points.csv' CSV HEADER"
-psql -c "UPDATE pts SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326); ANALYZE pts"
+# --- batch: PostGIS (naive, expert) and annotate, interleaved --------------------------------
+for n in $sizes; do
+  echo "== batch, $n points"
+  python3 "$here/points.py" "$n" > "$work/points-$n.csv"
+  for rep in $(seq "$reps"); do
+    # The expert's points table, loaded from the same CSV (timed: what CSV in costs PostGIS).
+    start=$(now)
+    psql -c "DROP TABLE IF EXISTS pts_$n, pts_in" \
+      -c "CREATE UNLOGGED TABLE pts_in (id int, lon float8, lat float8)" \
+      -c "\\copy pts_in FROM '$work/points-$n.csv' CSV HEADER" \
+      -c "CREATE TABLE pts_$n AS SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326) AS geom FROM pts_in ORDER BY 2" \
+      -c "CREATE INDEX ON pts_$n USING gist (geom)" -c "ANALYZE pts_$n"
+    load_ms=$(ms_since "$start")
 
-# The same rules as alliance-map's 'contains' answers: the lowest-coded covering STP, then
-# the lowest-coded covering alliance among that STP's alliances.
-query="SELECT p.id, s.code, (SELECT a.code FROM alliances a JOIN stp_alliances sa ON sa.alliance = a.code AND sa.stp = s.code
-        WHERE ST_Covers(a.geom, p.geom) ORDER BY a.code LIMIT 1)
-      FROM pts p LEFT JOIN LATERAL (SELECT code FROM stps WHERE ST_Covers(stps.geom, p.geom) ORDER BY code LIMIT 1) s ON true
-      ORDER BY p.id"
-echo "== PostGIS: one SQL batch (3 runs)"
-for run in 1 2 3; do
-  start=$(date +%s%N)
-  psql -c "$query" > "$work/postgis.txt"
-  end=$(date +%s%N)
-  ms=$(( (end - start) / 1000000 ))
-  echo "run $run: $ms ms = $(( points * 1000 / (ms > 0 ? ms : 1) )) points/s"
+    sleep 0.2; t0=$(pg_ticks); start=$(now)   # (after the loading backend is reaped)
+    psql -v pts="pts_$n" -f "$here/batch-expert.sql" > "$work/expert-$n.csv"
+    ms=$(ms_since "$start"); sleep 0.2; t1=$(pg_ticks)   # (the backend exits and is reaped)
+    record "pg_expert_ms:$n" "$ms"
+    record "pg_load_expert_ms:$n" "$((load_ms + ms))"
+    record "pg_expert_cpu_us_per_point:$n" "$(echo "($t1 - $t0) * 1000000 / $tck / $n" | bc -l)"
+    line="expert $ms ms (+ $load_ms ms loading the points)"
+
+    if [ "$n" -le "$naive_max" ]; then
+      t0=$(pg_ticks); start=$(now)
+      psql -v pts="pts_$n" -f "$here/batch-naive.sql" > "$work/naive-$n.csv"
+      ms=$(ms_since "$start"); sleep 0.2; t1=$(pg_ticks)
+      record "pg_naive_ms:$n" "$ms"
+      record "pg_naive_cpu_us_per_point:$n" "$(echo "($t1 - $t0) * 1000000 / $tck / $n" | bc -l)"
+      line="$line; naive $ms ms"
+    fi
+
+    start=$(now)
+    RUST_LOG=warn "$bin" annotate "$work/points-$n.csv" --lon-column lon --lat-column lat \
+      -o "$work/annotate-$n.csv" --data "$data" 2>"$work/annotate-$n.err"
+    ms=$(ms_since "$start")
+    record "annotate_ms:$n" "$ms"
+    echo "rep $rep: PostGIS $line; annotate $ms ms"
+  done
+done
+if [ "${EXPLAIN:-}" ]; then
+  n=${sizes%% *}
+  sed -n '/^  WITH/,/ORDER BY p.id$/p' "$here/batch-expert.sql" | sed "s/:pts/pts_$n/g" |
+    { echo "EXPLAIN (ANALYZE, TIMING OFF)"; cat; } | psql
+fi
+
+# --- HTTP: the alliance-map server ----------------------------------------------------------
+RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
+  --data "$data" --no-postcodes >"$work/server.log" 2>&1 &
+server_pid=$!
+until curl -fsS "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5&lat=53.8" >/dev/null 2>&1; do
+  kill -0 "$server_pid" 2>/dev/null || { echo "server exited" >&2; cat "$work/server.log" >&2; exit 1; }
+  sleep 0.05
+done
+# Let the background work after start (grids, map documents, crosswalks) finish: wait until the
+# server uses no CPU for a second (at most 60 s), so it is not counted as the requests' CPU.
+for _ in $(seq 60); do
+  t0=$(am_ticks); sleep 1; t1=$(am_ticks)
+  [ "$((t1 - t0))" -le 1 ] && break
+done
+for n in $sizes; do
+  echo "== HTTP bulk, $n points in requests of $bulk_size, 2 connections"
+  python3 "$here/bulk.py" "$work/points-$n.csv" "$work/bulk-$n" "http://127.0.0.1:$port/api/v1/lookup" "$bulk_size"
+  bulk() { curl --no-progress-meter --parallel --parallel-max 2 -K "$work/bulk-$n/curl.cfg" 2>>"$work/curl.err"; }
+  bulk   # warm-up
+  for rep in $(seq "$reps"); do
+    t0=$(am_ticks); start=$(now)
+    bulk
+    ms=$(ms_since "$start"); t1=$(am_ticks)
+    record "bulk_ms:$n" "$ms"
+    record "bulk_cpu_us_per_point:$n" "$(echo "($t1 - $t0) * 1000000 / $tck / $n" | bc -l)"
+    echo "rep $rep: $ms ms"
+  done
 done
 
-echo "== alliance-map: annotate the same points by coordinates (3 runs; includes start-up)"
-for run in 1 2 3; do
-  start=$(date +%s%N)
-  RUST_LOG=warn ./target/release/alliance-map annotate "$work/points.csv" --lon-column lon --lat-column lat \
-    -o "$work/ours.csv" --data "$data" 2>/dev/null
-  end=$(date +%s%N)
-  ms=$(( (end - start) / 1000000 ))
-  echo "run $run: $ms ms = $(( points * 1000 / (ms > 0 ? ms : 1) )) points/s"
+# --- single queries: pgbench (prepared) and wrk, 2 connections each, interleaved -------------
+echo "== single queries, 2 clients, ${duration} s a run"
+lookup_lua=$work/lookup.lua
+cat > "$lookup_lua" <<'LUA'
+math.randomseed(2017)
+request = function()
+  local lon = -6.42 + math.random() * 8.19
+  local lat = 49.86 + math.random() * 5.96
+  return wrk.format("GET", string.format("/api/v1/lookup?lon=%.5f&lat=%.5f", lon, lat))
+end
+LUA
+pgbench() { "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 2 -j 2 --random-seed=2017 "$@" postgres; }
+pgbench -T 2 -f "$here/single-expert.sql" >/dev/null 2>&1   # warm-up
+wrk -t 2 -c 2 -d 2s -s "$lookup_lua" "http://127.0.0.1:$port" >/dev/null
+for rep in $(seq "$reps"); do
+  for variant in expert naive; do
+    t0=$(pg_ticks); s0=$(pg_ticks sys)
+    pgbench -T "$duration" -f "$here/single-$variant.sql" > "$work/pgbench.txt" 2>&1
+    sleep 0.2   # the backends exit; the postmaster reaps them (their CPU moves to its cutime)
+    t1=$(pg_ticks); s1=$(pg_ticks sys)
+    tx=$(awk '/number of transactions actually processed/ {print $NF}' "$work/pgbench.txt" | cut -d/ -f1)
+    tps=$(awk '/^tps/ {print $3}' "$work/pgbench.txt")
+    record "pg_${variant}_qps" "$tps"
+    record "pg_${variant}_cpu_us" "$(echo "($t1 - $t0) * 1000000 / $tck / $tx" | bc -l)"
+    record "pg_${variant}_sys_us" "$(echo "($s1 - $s0) * 1000000 / $tck / $tx" | bc -l)"
+    printf 'rep %s: PostGIS %s %.0f queries/s, %.1f µs CPU each\n' "$rep" "$variant" "$tps" "$(echo "($t1 - $t0) * 1000000 / $tck / $tx" | bc -l)"
+  done
+  t0=$(am_ticks); s0=$(am_ticks sys)
+  wrk -t 2 -c 2 -d "${duration}s" -s "$lookup_lua" "http://127.0.0.1:$port" > "$work/wrk.txt"
+  t1=$(am_ticks); s1=$(am_ticks sys)
+  reqs=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+  [ -z "$non2xx" ] || echo "wrk: $non2xx non-2xx answers" >&2
+  record get_rps "$rps"
+  record get_cpu_us "$(echo "($t1 - $t0) * 1000000 / $tck / $reqs" | bc -l)"
+  record get_sys_us "$(echo "($s1 - $s0) * 1000000 / $tck / $reqs" | bc -l)"
+  printf 'rep %s: alliance-map %.0f GETs/s, %.1f µs CPU each\n' "$rep" "$rps" "$(echo "($t1 - $t0) * 1000000 / $tck / $reqs" | bc -l)"
+done
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+
+# --- start-up: process start -> first answer -------------------------------------------------
+echo "== start-up, $startup_runs runs each"
+head -2 "$work/points-${sizes%% *}.csv" > "$work/one.csv"
+for _ in $(seq "$startup_runs"); do
+  # (CPU, user + system, from GNU time: less sensitive to a busy machine than wall time)
+  start=$(now)
+  RUST_LOG=warn /usr/bin/time -f '%U %S' -o "$work/time.txt" "$bin" lookup --lon -1.5492 --lat 53.7997 --data "$data" >/dev/null
+  record startup_lookup_ms "$(ms_since "$start")"
+  record startup_lookup_cpu_ms "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
+  start=$(now)
+  RUST_LOG=warn /usr/bin/time -f '%U %S' -o "$work/time.txt" "$bin" annotate "$work/one.csv" --lon-column lon --lat-column lat --data "$data" >/dev/null 2>&1
+  record startup_annotate_ms "$(ms_since "$start")"
+  record startup_annotate_cpu_ms "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
+  start=$(now)
+  RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
+    --data "$data" --no-postcodes >/dev/null 2>&1 &
+  server_pid=$!
+  until curl -fsS "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5492&lat=53.7997" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
+    sleep 0.002
+  done
+  record startup_serve_ms "$(ms_since "$start")"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 done
 
-echo "== same answers?"
-# PostGIS answers 'contains' only; compare on points an STP covers (alliance-map's nearest
-# fallback for coastal points is not an ST_Covers answer).
-python3 - "$work/postgis.txt" "$work/ours.csv" <<'PY'
-import csv, sys
-pg = {}
-for line in open(sys.argv[1]):
-    i, stp, alliance = line.rstrip("\n").split("|")
-    pg[int(i)] = (stp, alliance)
-covered = same = 0
-diff = []
-for row in csv.DictReader(open(sys.argv[2])):
-    i = int(row["id"])
-    if pg[i][0]:
-        covered += 1
-        ours = (row["stp_code"], row["alliance_code"])
-        if ours == pg[i]:
-            same += 1
-        elif len(diff) < 5:
-            diff.append((i, row["lon"], row["lat"], ours, pg[i]))
-print(f"{covered} points covered by an STP in PostGIS; alliance-map agrees on {same}")
-for d in diff:
-    print("  differs:", d)
-sys.exit(0 if same == covered else 1)
-PY
-
-echo "== PostGIS: single queries through pgbench (4 clients, 15 s)"
-cat > "$work/one.sql" <<'SQL'
-\set lon random(-642000, 177000)
-\set lat random(4986000, 5582000)
-SELECT s.code, (SELECT a.code FROM alliances a JOIN stp_alliances sa ON sa.alliance = a.code AND sa.stp = s.code
-  WHERE ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(:lon / 100000.0, :lat / 100000.0), 4326)) ORDER BY a.code LIMIT 1)
-FROM (SELECT code FROM stps WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon / 100000.0, :lat / 100000.0), 4326)) ORDER BY code LIMIT 1) s;
-SQL
-"$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c 4 -j 2 -T 15 -f "$work/one.sql" postgres 2>/dev/null | grep -E "^(tps|latency average)"
+# --- the answers, and the table --------------------------------------------------------------
+echo "== answers"
+agree=0
+for n in $sizes; do
+  extra=()
+  [ -f "$work/naive-$n.csv" ] && extra+=("naive=$work/naive-$n.csv")
+  python3 "$here/compare.py" "$work/expert-$n.csv" "${extra[@]}" "annotate=$work/annotate-$n.csv" "bulk=$work/bulk-$n" || agree=1
+done
+echo "== results (load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+python3 "$here/report.py" "$results"
+exit $agree
