@@ -19,6 +19,9 @@
 # Installs PostgreSQL + PostGIS (Debian), wrk, curl, bc and GNU time if missing. Settings through the environment:
 #   SIZES="100000 1000000"  REPS=3  NAIVE_MAX=100000 (naive batch only up to this size)
 #   DURATION=10 (s per single-query run)  STARTUP_RUNS=7  PGPORT_BENCH=55432  PORT=18190
+#   AM_DATA=embedded (alliance-map answers from the data embedded in its binary, as shipped) or
+#   AM_DATA=files (from the official files in ALLIANCE_MAP_DATA, default ../shared/data);
+#   start-up is measured with both.
 #   KEEP=1 keeps the work directory (outputs, logs) for inspection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,7 @@ pgport=${PGPORT_BENCH:-55432}
 port=${PORT:-18190}
 bulk_size=1000
 bin=$(realpath -m "${CARGO_TARGET_DIR:-target}/release/alliance-map")
+am_source=${AM_DATA:-embedded}
 
 # --- what it needs --------------------------------------------------------------------------
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
@@ -85,10 +89,25 @@ pg_ticks() {
 }
 am_ticks() { awk -v sys="${1:-}" '{print (sys ? 0 : $14) + $15}' "/proc/$server_pid/stat"; }
 psql -c "CREATE EXTENSION postgis"
+# alliance-map with one data source: `run_am SOURCE ARGS...` runs the binary in place of the
+# calling (sub)shell, so `(run_am ...) &` leaves the server's own pid in $!. The embedded data
+# is used when no --data is given and ALLIANCE_MAP_DATA is unset; the working directory is the
+# work directory, so no ./data or ../shared/data is picked up instead.
+run_am() {
+  local src=$1; shift
+  if [ "$src" = embedded ]; then
+    cd "$work" && exec env -u ALLIANCE_MAP_DATA RUST_LOG=warn "$bin" "$@"
+  else
+    exec env RUST_LOG=warn "$bin" "$@" --data "$data"
+  fi
+}
+sources=files
+if (run_am embedded lookup --lon -1.5492 --lat 53.7997 >/dev/null 2>&1); then sources="files embedded"
+elif [ "$am_source" = embedded ]; then echo "no data embedded in the binary: answering from the files"; am_source=files; fi
 echo "== setup"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "PostgreSQL $(psql -c 'SHOW server_version'); $(psql -c 'SELECT postgis_full_version()' | cut -d' ' -f1-4)"
-echo "alliance-map $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (modified)')"
+echo "alliance-map $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (modified)'), answering from: $am_source data"
 
 start=$(now)
 python3 "$here/load.py" "$data" > "$work/load.sql"
@@ -131,8 +150,8 @@ for n in $sizes; do
     fi
 
     start=$(now)
-    RUST_LOG=warn "$bin" annotate "$work/points-$n.csv" --lon-column lon --lat-column lat \
-      -o "$work/annotate-$n.csv" --data "$data" 2>"$work/annotate-$n.err"
+    (run_am "$am_source" annotate "$work/points-$n.csv" --lon-column lon --lat-column lat \
+      -o "$work/annotate-$n.csv") 2>"$work/annotate-$n.err"
     ms=$(ms_since "$start")
     record "annotate_ms:$n" "$ms"
     echo "rep $rep: PostGIS $line; annotate $ms ms"
@@ -145,8 +164,8 @@ if [ "${EXPLAIN:-}" ]; then
 fi
 
 # --- HTTP: the alliance-map server ----------------------------------------------------------
-RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
-  --data "$data" --no-postcodes >"$work/server.log" 2>&1 &
+(run_am "$am_source" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
+  --no-postcodes) >"$work/server.log" 2>&1 &
 server_pid=$!
 until curl -fsS "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5&lat=53.8" >/dev/null 2>&1; do
   kill -0 "$server_pid" 2>/dev/null || { echo "server exited" >&2; cat "$work/server.log" >&2; exit 1; }
@@ -214,29 +233,30 @@ for rep in $(seq "$reps"); do
 done
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 
-# --- start-up: process start -> first answer -------------------------------------------------
-echo "== start-up, $startup_runs runs each"
+# --- start-up: process start -> first answer, from each data source ------------------------
+echo "== start-up, $startup_runs runs each, data: $sources"
 head -2 "$work/points-${sizes%% *}.csv" > "$work/one.csv"
 for _ in $(seq "$startup_runs"); do
-  # (CPU, user + system, from GNU time: less sensitive to a busy machine than wall time)
-  start=$(now)
-  RUST_LOG=warn /usr/bin/time -f '%U %S' -o "$work/time.txt" "$bin" lookup --lon -1.5492 --lat 53.7997 --data "$data" >/dev/null
-  record startup_lookup_ms "$(ms_since "$start")"
-  record startup_lookup_cpu_ms "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
-  start=$(now)
-  RUST_LOG=warn /usr/bin/time -f '%U %S' -o "$work/time.txt" "$bin" annotate "$work/one.csv" --lon-column lon --lat-column lat --data "$data" >/dev/null 2>&1
-  record startup_annotate_ms "$(ms_since "$start")"
-  record startup_annotate_cpu_ms "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
-  start=$(now)
-  RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
-    --data "$data" --no-postcodes >/dev/null 2>&1 &
-  server_pid=$!
-  until curl -fsS "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5492&lat=53.7997" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
-    sleep 0.002
+  for src in $sources; do
+    # (CPU, user + system, from GNU time: less sensitive to a busy machine than wall time)
+    start=$(now)
+    /usr/bin/time -f '%U %S' -o "$work/time.txt" bash -c "$(declare -f run_am); work=$work bin=$bin data=$data; run_am $src lookup --lon -1.5492 --lat 53.7997" >/dev/null
+    record "startup_${src}_lookup_ms" "$(ms_since "$start")"
+    record "startup_${src}_lookup_cpu_ms" "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
+    start=$(now)
+    /usr/bin/time -f '%U %S' -o "$work/time.txt" bash -c "$(declare -f run_am); work=$work bin=$bin data=$data; run_am $src annotate $work/one.csv --lon-column lon --lat-column lat" >/dev/null 2>&1
+    record "startup_${src}_annotate_ms" "$(ms_since "$start")"
+    record "startup_${src}_annotate_cpu_ms" "$(awk '{print ($1 + $2) * 1000}' "$work/time.txt")"
+    start=$(now)
+    (run_am "$src" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" --no-postcodes) >/dev/null 2>&1 &
+    server_pid=$!
+    until curl -fsS "http://127.0.0.1:$port/api/v1/lookup?lon=-1.5492&lat=53.7997" >/dev/null 2>&1; do
+      kill -0 "$server_pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
+      sleep 0.002
+    done
+    record "startup_${src}_serve_ms" "$(ms_since "$start")"
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
   done
-  record startup_serve_ms "$(ms_since "$start")"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 done
 
 # --- the answers, and the table --------------------------------------------------------------
