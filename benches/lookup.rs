@@ -32,7 +32,11 @@ fn random_points(n: usize, seed: u64) -> Vec<(f64, f64)> {
 }
 
 fn bench_lookup(c: &mut Criterion) {
-    let service = Atlas::load(&data_dir(), &Options::default()).expect("data loads");
+    let service = Atlas::load(
+        &alliance_map::model::DataSource::Dir(data_dir().to_path_buf()),
+        &Options::default(),
+    )
+    .expect("data loads");
     let locator = service.locator();
     let random = random_points(100_000, 1);
     let inland: Vec<_> = random
@@ -40,17 +44,18 @@ fn bench_lookup(c: &mut Criterion) {
         .copied()
         .filter(|&(x, y)| locator.locate(x, y).footprint.is_some())
         .collect();
-    let source = data_dir().join("postcodes/codepo_gb.zip");
-    let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
-    let mut postcodes: Vec<(f64, f64)> =
-        alliance_map::postcode::cache::load_or_build(&source, &service.data, &service.locators, &cache_dir)
-            .map(|idx| {
-                idx.records()
-                    .iter()
-                    .map(|r| (r.lon as f64 / 1e6, r.lat as f64 / 1e6))
-                    .collect()
-            })
-            .unwrap_or_default();
+    // Postcode locations from the shipped (packed) index.
+    let mut postcodes: Vec<(f64, f64)> = alliance_map::pack::embedded::open()
+        .ok()
+        .and_then(|pack| pack.postcode_payload()?.ok())
+        .and_then(|payload| alliance_map::pack::postcodes::decode(&payload).ok())
+        .map(|idx| {
+            idx.records()
+                .iter()
+                .map(|r| (r.lon as f64 / 1e6, r.lat as f64 / 1e6))
+                .collect()
+        })
+        .unwrap_or_default();
     postcodes.shuffle(&mut rand::rngs::StdRng::seed_from_u64(9));
     println!(
         "grid: {:.1} % of cells answered directly, {} bytes",
@@ -181,8 +186,30 @@ fn median_ns<T>(points: &[(f64, f64)], f: impl Fn(f64, f64) -> T) -> f64 {
 fn bench_startup(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
-    group.bench_function("load_validate_index", |b| {
-        b.iter(|| black_box(Atlas::load(&data_dir(), &Options::default()).expect("data loads")))
+    // From the official GeoJSON files, and from the packed data embedded in the binary (what
+    // a start without --data does), side by side.
+    group.bench_function("load_validate_index_files", |b| {
+        b.iter(|| {
+            black_box(
+                Atlas::load(
+                    &alliance_map::model::DataSource::Dir(data_dir().to_path_buf()),
+                    &Options::default(),
+                )
+                .expect("data loads"),
+            )
+        })
+    });
+    group.bench_function("load_validate_index_embedded", |b| {
+        b.iter(|| {
+            let pack = alliance_map::pack::embedded::open().expect("the embedded data opens");
+            black_box(
+                Atlas::load(
+                    &alliance_map::model::DataSource::Packed(std::sync::Arc::new(pack)),
+                    &Options::default(),
+                )
+                .expect("data loads"),
+            )
+        })
     });
     group.finish();
 }

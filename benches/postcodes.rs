@@ -1,30 +1,23 @@
-//! Postcode parsing, single-postcode lookup and index start-up, on the real Code-Point Open
-//! index (built into .cache on first run). Figures and method: docs/PERFORMANCE.md.
+//! Postcode parsing, single-postcode lookup and index start-up, on the shipped index (the
+//! packed data embedded in the binary: OS Code-Point Open 2018 + ONS NSPL May 2025, every
+//! edition resolved). Figures and method: docs/PERFORMANCE.md.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
-use alliance_map::atlas::Atlas;
-use alliance_map::postcode::{cache, file, Postcode};
+use alliance_map::pack::{embedded, postcodes};
+use alliance_map::postcode::Postcode;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("ALLIANCE_MAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
-}
-
 fn bench_postcodes(c: &mut Criterion) {
-    let service = Atlas::load_boundaries(&data_dir(), 2000.0).expect("data loads");
-    let source = data_dir().join("postcodes/codepo_gb.zip");
-    let cache_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache");
-    let index = cache::load_or_build(&source, &service.data, &service.locators, &cache_dir).expect("postcodes load");
-    let cached = cache::cache_path(
-        &cache_dir,
-        &cache::fingerprint(&source, &service.data, &service.locators),
-    );
+    let pack = embedded::open().expect("the embedded data opens");
+    let payload = || {
+        pack.postcode_payload()
+            .expect("the embedded data has postcodes")
+            .expect("the postcode payload decompresses")
+    };
+    let index = postcodes::decode(&payload()).expect("the postcode index decodes");
 
     // Real postcodes in random order, written as users type them (lower case, no space).
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
@@ -52,16 +45,16 @@ fn bench_postcodes(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("postcode_index");
     group.sample_size(10);
-    group.bench_function("read_and_verify_file", |b| {
-        b.iter(|| black_box(file::read(&cached).expect("index reads")))
+    group.bench_function("decompress_and_decode_packed", |b| {
+        b.iter(|| black_box(postcodes::decode(&payload()).expect("decodes")))
     });
     group.finish();
     println!(
-        "index: {} postcodes, {} bytes in memory ({:.2} bytes/postcode), file {} bytes",
+        "index: {} postcodes from {:?}, {} bytes in memory ({:.2} bytes/postcode including every edition)",
         index.len(),
+        index.meta.sources,
         index.memory_bytes(),
         index.memory_bytes() as f64 / index.len() as f64,
-        std::fs::metadata(&cached).map(|m| m.len()).unwrap_or(0)
     );
 }
 

@@ -115,7 +115,15 @@ fn a_missing_data_directory_is_a_clear_error() {
     let (code, _, err) = run(bin().args(["check-data", "--data", "/nonexistent/alliance-data"]));
     assert_eq!(code, 2);
     assert!(
-        err.contains("/nonexistent/alliance-data/boundaries/cancer-alliances-2017.geojson: cannot read"),
+        err.contains("/nonexistent/alliance-data: no such data directory (from --data)"),
+        "{err}"
+    );
+    // A directory without the files the manifest names says which file is missing.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(bin().arg("check-data").arg("--data").arg(empty.path()));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("boundaries/cancer-alliances-2017.geojson: cannot read"),
         "{err}"
     );
 }

@@ -15,7 +15,13 @@ use serde_json::Value;
 
 fn atlas() -> &'static Atlas {
     static A: OnceLock<Atlas> = OnceLock::new();
-    A.get_or_init(|| Atlas::load(&common::data_dir(), &Options::default()).expect("real data loads"))
+    A.get_or_init(|| {
+        Atlas::load(
+            &alliance_map::model::DataSource::Dir(common::data_dir().to_path_buf()),
+            &Options::default(),
+        )
+        .expect("real data loads")
+    })
 }
 
 fn date(s: &str) -> NaiveDate {

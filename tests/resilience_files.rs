@@ -145,7 +145,7 @@ fn onspd_sample() -> PathBuf {
 
 fn load_with_cache(cache_dir: &Path) -> Result<Atlas, alliance_map::atlas::LoadError> {
     Atlas::load(
-        &common::data_dir(),
+        &alliance_map::model::DataSource::Dir(common::data_dir().to_path_buf()),
         &Options {
             postcodes: Some(PostcodeOptions {
                 source: PostcodeSource::File(onspd_sample()),
@@ -168,7 +168,11 @@ fn cache_failures_degrade_to_serving_from_memory() {
     // A directory where the cache file should be.
     let cache_dir = dir.path().join("cache");
     let boundaries = Atlas::load_boundaries(&common::data_dir(), 2000.0).unwrap();
-    let fp = cache::fingerprint(&onspd_sample(), &boundaries.data, &boundaries.locators);
+    let sample = [alliance_map::postcode::import::SourceFile {
+        path: onspd_sample(),
+        name: None,
+    }];
+    let fp = cache::fingerprint(&sample, &boundaries.data, &boundaries.locators);
     let entry = cache::cache_path(&cache_dir, &fp);
     std::fs::create_dir_all(&entry).unwrap();
     let atlas = load_with_cache(&cache_dir).expect("serves although the cache file is a directory");

@@ -11,7 +11,13 @@ use rand::{Rng, SeedableRng};
 
 fn service() -> &'static Atlas {
     static S: std::sync::OnceLock<Atlas> = std::sync::OnceLock::new();
-    S.get_or_init(|| Atlas::load(&common::data_dir(), &Options::default()).unwrap())
+    S.get_or_init(|| {
+        Atlas::load(
+            &alliance_map::model::DataSource::Dir(common::data_dir().to_path_buf()),
+            &Options::default(),
+        )
+        .unwrap()
+    })
 }
 
 /// Vertices shared by the rings of two or more STPs: points on a shared border.

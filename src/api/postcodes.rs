@@ -31,14 +31,17 @@ fn find<'a>(index: &'a PostcodeIndex, raw: &str) -> Result<Found<'a>, ApiError> 
     let shown: String = raw.chars().take(20).collect();
     let postcode = Postcode::parse(raw)
         .map_err(|e| ApiError::parameter("postcode", format!("{shown:?} is not a valid UK postcode: {e}")))?;
-    if let Some(place) = postcode.outside_great_britain() {
-        return Err(ApiError::not_found(format!(
-            "{postcode} is in {place}, outside this dataset's coverage (Great Britain; areas in England)"
-        )));
-    }
+    // Northern Ireland's postcodes are served (with no English area) when a source lists them;
+    // the Channel Islands' and the Isle of Man's have no location in any source.
     index
         .get(&postcode)
-        .ok_or_else(|| ApiError::not_found(format!("postcode {postcode} is not in {}", index.describe_sources())))
+        .ok_or_else(|| match postcode.outside_great_britain() {
+            Some(place) => ApiError::not_found(format!(
+                "{postcode} is in {place}, which {} does not cover (areas are England's)",
+                index.describe_sources()
+            )),
+            None => ApiError::not_found(format!("postcode {postcode} is not in {}", index.describe_sources())),
+        })
 }
 
 /// Alliance, footprint and sub-area for one postcode (case and spaces are ignored).
@@ -233,17 +236,18 @@ pub async fn get_outcode(
         .map_err(|e| ApiError::parameter("outcode", format!("{shown:?} is not a valid outward code: {e}")))?;
     let name = String::from_utf8_lossy(&outward).trim_end().to_string();
     let area: String = name.chars().take_while(char::is_ascii_alphabetic).collect();
-    if let Some(place) = crate::postcode::parse::area_outside_great_britain(&area) {
-        return Err(ApiError::not_found(format!(
-            "district {name} is in {place}, outside this dataset's coverage (Great Britain; areas in England)"
-        )));
-    }
-    let postcodes = index.outcode(&outward).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no postcodes in district {name} in {}",
-            index.describe_sources()
-        ))
-    })?;
+    let postcodes = index
+        .outcode(&outward)
+        .ok_or_else(|| match crate::postcode::parse::area_outside_great_britain(&area) {
+            Some(place) => ApiError::not_found(format!(
+                "district {name} is in {place}, which {} does not cover (areas are England's)",
+                index.describe_sources()
+            )),
+            None => ApiError::not_found(format!(
+                "no postcodes in district {name} in {}",
+                index.describe_sources()
+            )),
+        })?;
     let (mut n, mut sx, mut sy, mut without) = (0u64, 0.0, 0.0, 0u64);
     let mut counts: [BTreeMap<u16, u64>; 3] = Default::default();
     for f in postcodes {

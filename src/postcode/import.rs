@@ -213,7 +213,9 @@ pub fn import(
             (crate::locate::MatchKind::Outside, None) => 0,
         }
     };
-    let resolved: Vec<(Entry, Option<(bool, bool)>, Option<bool>)> = rows
+    // Per postcode: the entry, and how the file's own codes and country compared with ours.
+    type Resolved = (Entry, Option<(bool, bool)>, Option<bool>);
+    let resolved: Vec<Resolved> = rows
         .par_iter()
         .filter_map(|row| {
             bar.inc(1);

@@ -21,7 +21,11 @@ pub fn data_dir() -> PathBuf {
 pub fn server() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
-        let atlas = Atlas::load(&data_dir(), &Options::default()).expect("real data loads");
+        let atlas = Atlas::load(
+            &alliance_map::model::DataSource::Dir(data_dir().to_path_buf()),
+            &Options::default(),
+        )
+        .expect("real data loads");
         start(AppState::new(atlas))
     })
 }
@@ -46,7 +50,11 @@ pub fn options_with_postcodes() -> Options {
 pub fn server_with_postcodes() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
-        let atlas = Atlas::load(&data_dir(), &options_with_postcodes()).expect("real data and postcodes load");
+        let atlas = Atlas::load(
+            &alliance_map::model::DataSource::Dir(data_dir().to_path_buf()),
+            &options_with_postcodes(),
+        )
+        .expect("real data and postcodes load");
         start(AppState::new(atlas))
     })
 }

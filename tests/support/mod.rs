@@ -51,7 +51,8 @@ pub fn load_atlas() -> Atlas {
         }),
         ..Options::default()
     };
-    let atlas = Atlas::load(&dir, &options).expect("the synthetic data and postcodes load");
+    let atlas = Atlas::load(&alliance_map::model::DataSource::Dir(dir.to_path_buf()), &options)
+        .expect("the synthetic data and postcodes load");
     assert!(
         atlas.postcodes.is_some(),
         "the synthetic manifest names its postcode file"
