@@ -153,57 +153,94 @@ impl Atlas {
                 Manifest::parse(&origin, text)?
             }
         };
-        let (data, locators) = Self::index(source, manifest, options.tolerance_m)?;
-        let postcodes = match &options.postcodes {
-            None => None,
-            Some(p) => Self::postcodes(source, &data, &locators, p, options.tolerance_m)?,
+        // The packed postcode index does not depend on the boundaries until it is checked
+        // against them: decode it meanwhile, on the other core.
+        let wants_packed_postcodes = options
+            .postcodes
+            .as_ref()
+            .is_some_and(|p| p.source == PostcodeSource::Default);
+        let (indexed, decoded) = rayon::join(
+            || Self::index(source, manifest, options.tolerance_m),
+            || match source {
+                DataSource::Packed(pack) if wants_packed_postcodes => Some(Self::decode_packed_postcodes(source, pack)),
+                _ => None,
+            },
+        );
+        let (data, locators) = indexed?;
+        let postcodes = match (&options.postcodes, decoded) {
+            (None, _) => None,
+            (Some(_), Some(decoded)) => Self::check_packed_postcodes(source, &data, decoded?, options.tolerance_m)?,
+            (Some(p), None) => Self::postcodes(source, &data, &locators, p)?,
         };
         Ok(Self::assemble(data, locators, postcodes))
     }
 
-    /// The postcode index `options` ask for: a given file (imported and cached), else the
-    /// packed index, else the manifest's sources in the data directory (imported and cached).
+    /// The packed postcode index, decoded (`None`: the data was packed without postcodes).
+    fn decode_packed_postcodes(
+        source: &DataSource,
+        pack: &crate::pack::Pack,
+    ) -> Result<Option<PostcodeIndex>, PostcodeLoadError> {
+        let Some(payload) = pack.postcode_payload() else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let index =
+            payload
+                .and_then(|p| crate::pack::postcodes::decode(&p))
+                .map_err(|e| PostcodeLoadError::Mismatch {
+                    path: source.path(crate::pack::container::POSTCODES).display().to_string(),
+                    detail: format!("unreadable: {e}"),
+                })?;
+        tracing::info!(
+            postcodes = index.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "packed postcode index decoded"
+        );
+        Ok(Some(index))
+    }
+
+    /// The packed postcode index, once it is known to be for these boundaries and this
+    /// tolerance.
+    fn check_packed_postcodes(
+        source: &DataSource,
+        data: &Dataset,
+        index: Option<PostcodeIndex>,
+        tolerance_m: f64,
+    ) -> Result<Option<PostcodeIndex>, LoadError> {
+        let Some(index) = index else {
+            tracing::warn!(source = %source.describe(), "the packed data has no postcodes: serving without postcodes");
+            return Ok(None);
+        };
+        let label = source.path(crate::pack::container::POSTCODES);
+        if index.meta.fingerprint != crate::pack::write::packed_fingerprint(tolerance_m) {
+            return Err(PostcodeLoadError::Mismatch {
+                path: label.display().to_string(),
+                detail: format!(
+                    "its postcodes were resolved with {}, not a tolerance of {tolerance_m} m; use the default tolerance, or --data DIR with the official files",
+                    index.meta.fingerprint
+                ),
+            }
+            .into());
+        }
+        cache::check_matches(&index, data, &label)?;
+        Ok(Some(index))
+    }
+
+    /// The postcode index `options` ask for, imported (and cached) from files: a given file,
+    /// else the manifest's sources in the data directory.
     fn postcodes(
         source: &DataSource,
         data: &Dataset,
         locators: &[Locator],
         options: &PostcodeOptions,
-        tolerance_m: f64,
     ) -> Result<Option<PostcodeIndex>, LoadError> {
         let files: Vec<SourceFile> = match (&options.source, source) {
             (PostcodeSource::File(f), _) => vec![SourceFile {
                 path: f.clone(),
                 name: None,
             }],
-            (PostcodeSource::Default, DataSource::Packed(pack)) => {
-                let Some(payload) = pack.postcode_payload() else {
-                    tracing::warn!(source = %source.describe(), "the packed data has no postcodes: serving without postcodes");
-                    return Ok(None);
-                };
-                let started = Instant::now();
-                let label = source.path(crate::pack::container::POSTCODES).display().to_string();
-                let mismatch = |detail: String| PostcodeLoadError::Mismatch {
-                    path: label.clone(),
-                    detail,
-                };
-                let index = payload
-                    .and_then(|p| crate::pack::postcodes::decode(&p))
-                    .map_err(|e| mismatch(format!("unreadable: {e}")))?;
-                if index.meta.fingerprint != crate::pack::write::packed_fingerprint(tolerance_m) {
-                    return Err(mismatch(format!(
-                        "its postcodes were resolved with {}, not a tolerance of {tolerance_m} m; use the default tolerance, or --data DIR with the official files",
-                        index.meta.fingerprint
-                    ))
-                    .into());
-                }
-                cache::check_matches(&index, data, Path::new(&label))?;
-                tracing::info!(
-                    postcodes = index.len(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "packed postcode index loaded"
-                );
-                return Ok(Some(index));
-            }
+            // Decoded beside the boundaries by `load`.
+            (PostcodeSource::Default, DataSource::Packed(_)) => return Ok(None),
             (PostcodeSource::Default, DataSource::Dir(dir)) => {
                 let (present, missing): (Vec<_>, Vec<_>) = data
                     .manifest

@@ -108,8 +108,7 @@ async fn the_binary_alone_serves_everything_from_an_empty_directory() {
 }
 
 /// A fresh clone (the committed tree, nothing beside it) builds and serves. The build shares
-/// this run's target directory so only this crate compiles, not its dependencies (its
-/// binary replaces this checkout's `target/debug/alliance-map`, built from the same commit).
+/// this run's target directory so only this crate compiles, not its dependencies.
 #[tokio::test]
 async fn a_fresh_clone_builds_and_serves_with_nothing_beside_it() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -139,7 +138,10 @@ async fn a_fresh_clone_builds_and_serves_with_nothing_beside_it() {
             .env("CARGO_TARGET_DIR", target),
     );
     assert_eq!(code, 0, "cargo build in the clone: {out} {err}");
-    let built = target.join("debug/alliance-map");
+    // The clone's binary now sits where this checkout's did (cargo links it back on this
+    // checkout's next build; no later test of this run starts the binary).
+    let built = dir.path().join("alliance-map-from-clone");
+    std::fs::copy(target.join("debug/alliance-map"), &built).unwrap();
     let (_server, base) = serve(&built, &clone);
     check(&base).await;
 }

@@ -39,8 +39,17 @@ pub struct AnnotateArgs {
 /// Unmatched rows shown one by one before the rest are only counted.
 const SHOWN: u64 = 20;
 
+/// Inputs larger than this (about 60,000 rows of points) get the lookup grids: built on
+/// another thread in 0.1–0.2 s a period and used as soon as they are ready, they answer most
+/// points in one read instead of a few microseconds of exact geometry. Smaller inputs are done
+/// sooner without.
+const GRID_WORTH_BYTES: u64 = 2 << 20;
+
 pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
-    let atlas = load(&args.data, args.postcode_column.is_some().then_some(&args.postcodes))?;
+    let atlas = std::sync::Arc::new(load(
+        &args.data,
+        args.postcode_column.is_some().then_some(&args.postcodes),
+    )?);
     let by = match (&args.postcode_column, &args.lon_column, &args.lat_column) {
         (Some(column), _, _) => By::Postcode {
             column,
@@ -68,6 +77,24 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
             Columns::Period(when.period)
         }
     };
+    if matches!(by, By::Point { .. })
+        && std::fs::metadata(&args.input).is_ok_and(|m| !m.is_file() || m.len() > GRID_WORTH_BYTES)
+    {
+        let periods: Vec<usize> = match columns {
+            Columns::Timeline => (0..atlas.locators.len()).collect(),
+            Columns::Default => vec![atlas.data.default_period],
+            Columns::Period(p) => vec![p],
+        };
+        let warm = atlas.clone();
+        // Detached: the process may finish before the grids do.
+        std::thread::spawn(move || {
+            for p in periods {
+                if let Some(l) = warm.locators.get(p) {
+                    l.grid();
+                }
+            }
+        });
+    }
     annotate_csv(&atlas, &args.input, by, &columns, args.output.as_deref())
 }
 
