@@ -50,7 +50,7 @@ fn find<'a>(index: &'a PostcodeIndex, raw: &str) -> Result<Found<'a>, ApiError> 
     responses(
         (status = 200, body = PostcodeResult),
         (status = 400, description = "Malformed postcode; date malformed or outside every edition held", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Well-formed but not in the data, or outside Great Britain (BT, GY, JE, IM)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Well-formed but not in the data (Channel Islands and Isle of Man postcodes have no location in any source)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_postcode(
@@ -71,7 +71,7 @@ pub async fn get_postcode(
     responses(
         (status = 200, body = crate::views::Timeline),
         (status = 400, description = "Malformed postcode", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Well-formed but not in the data, or outside Great Britain", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Well-formed but not in the data", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No postcode index loaded", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn postcode_timeline(
