@@ -143,7 +143,17 @@ impl Atlas {
     /// and with `options.postcodes` its postcode index.
     pub fn load(source: &DataSource, options: &Options) -> Result<Self, LoadError> {
         let manifest = match (&options.manifest, source) {
-            (Some(path), _) => Manifest::from_file(path)?,
+            (Some(path), DataSource::Packed(_)) => {
+                return Err(DataError::file(
+                    path,
+                    format!(
+                        "a manifest describes official files; {} was packed under its own (give --data DIR with the official files to use another manifest)",
+                        source.describe()
+                    ),
+                )
+                .into())
+            }
+            (Some(path), DataSource::Dir(_)) => Manifest::from_file(path)?,
             (None, DataSource::Dir(dir)) => Manifest::for_dir(dir)?,
             (None, DataSource::Packed(pack)) => {
                 let origin = source.path(crate::pack::container::MANIFEST);
@@ -213,10 +223,10 @@ impl Atlas {
         };
         let label = source.path(crate::pack::container::POSTCODES);
         if index.meta.fingerprint != crate::pack::write::packed_fingerprint(tolerance_m) {
-            return Err(PostcodeLoadError::Mismatch {
+            return Err(PostcodeLoadError::Packed {
                 path: label.display().to_string(),
                 detail: format!(
-                    "its postcodes were resolved with {}, not a tolerance of {tolerance_m} m; use the default tolerance, or --data DIR with the official files",
+                    "the packed postcodes were resolved with the default tolerance ({}), not {tolerance_m} m: use the default --tolerance-m, --no-postcodes, or --data DIR with the official files",
                     index.meta.fingerprint
                 ),
             }

@@ -66,11 +66,27 @@ fn the_packed_data_answers_as_the_source_files_do() {
             );
         }
     }
+    assert_eq!(source.data.countries.len(), packed.data.countries.len());
     for (x, y) in source.data.countries.iter().zip(&packed.data.countries) {
         assert_eq!(x.code, y.code);
         assert!(x.geometry == y.geometry, "country {}", x.code);
     }
     assert_eq!(source.data.periods.len(), packed.data.periods.len());
+    // The map's context files, and every table, read the same through either source.
+    let context = &source.data.manifest.context;
+    let districts = context.districts.as_ref().map(|d| d.file.as_str()).unwrap();
+    assert!(source.data.source.features(districts).unwrap() == packed.data.source.features(districts).unwrap());
+    let tables = source.data.manifest.relations.iter().map(|r| r.file.as_str());
+    for t in tables
+        .chain(context.district_labels.as_deref())
+        .chain(context.places.as_deref())
+    {
+        assert_eq!(
+            source.data.source.text(t).unwrap(),
+            packed.data.source.text(t).unwrap(),
+            "{t}"
+        );
+    }
 
     // Random points over England and Wales, and points on every alliance border of every
     // edition (vertices and edge midpoints), in every period.

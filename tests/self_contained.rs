@@ -9,6 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The clone's build replaces `target/debug/alliance-map`, which the other test copies: one
+/// test at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A server process, killed when dropped (also when a check fails).
 struct Server(Child);
 
@@ -100,6 +104,7 @@ async fn check(base: &str) {
 
 #[tokio::test]
 async fn the_binary_alone_serves_everything_from_an_empty_directory() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let binary = dir.path().join("alliance-map");
     std::fs::copy(env!("CARGO_BIN_EXE_alliance-map"), &binary).unwrap();
@@ -111,6 +116,7 @@ async fn the_binary_alone_serves_everything_from_an_empty_directory() {
 /// this run's target directory so only this crate compiles, not its dependencies.
 #[tokio::test]
 async fn a_fresh_clone_builds_and_serves_with_nothing_beside_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let clone = dir.path().join("alliance-map");

@@ -37,7 +37,7 @@ fn find<'a>(index: &'a PostcodeIndex, raw: &str) -> Result<Found<'a>, ApiError> 
         .get(&postcode)
         .ok_or_else(|| match postcode.outside_great_britain() {
             Some(place) => ApiError::not_found(format!(
-                "{postcode} is in {place}, which {} does not cover (areas are England's)",
+                "{postcode} is in {place}; the postcodes held ({}) do not include it",
                 index.describe_sources()
             )),
             None => ApiError::not_found(format!("postcode {postcode} is not in {}", index.describe_sources())),
@@ -240,7 +240,7 @@ pub async fn get_outcode(
         .outcode(&outward)
         .ok_or_else(|| match crate::postcode::parse::area_outside_great_britain(&area) {
             Some(place) => ApiError::not_found(format!(
-                "district {name} is in {place}, which {} does not cover (areas are England's)",
+                "district {name} is in {place}; the postcodes held ({}) include none of it",
                 index.describe_sources()
             )),
             None => ApiError::not_found(format!(

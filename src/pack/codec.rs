@@ -46,6 +46,11 @@ impl<'a> Reader<'a> {
         self.at >= self.data.len()
     }
 
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.at)
+    }
+
     pub fn u(&mut self) -> Result<u64, String> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -59,12 +64,12 @@ impl<'a> Reader<'a> {
         Err("damaged (a number longer than 64 bits)".into())
     }
 
-    /// A count or length, bounded by what the rest of the data could hold (one byte each at
-    /// least), so damaged input cannot ask for a huge allocation.
+    /// A count or length, bounded by what the rest of the data could hold (every counted item
+    /// takes a byte at least), so damaged input cannot ask for a huge allocation.
     pub fn len(&mut self) -> Result<usize, String> {
         let n = self.u()?;
         let left = (self.data.len() - self.at) as u64;
-        if n > left.max(1) * 8 {
+        if n > left {
             return Err(format!("damaged (a count of {n} with {left} bytes left)"));
         }
         Ok(n as usize)
@@ -111,6 +116,8 @@ impl<'a> Reader<'a> {
 /// Magic bytes at the start of every packed file, then the format version.
 pub const MAGIC: &[u8; 8] = b"AMPACK\0\n";
 pub const VERSION: u32 = 1;
+/// The largest payload accepted (the real ones are 0.4–16 MB).
+const MAX_PAYLOAD: u64 = 256 << 20;
 /// zstd level: the data is packed once and read at every start, so pack hard.
 const LEVEL: i32 = 19;
 
@@ -149,7 +156,9 @@ pub fn open(kind: &str, file: &[u8]) -> Result<Vec<u8>, String> {
         .ok()
         .flatten()
         .ok_or("damaged (no zstd frame size)")?;
-    if size > 1 << 31 {
+    // The real payloads are a few times their compressed size (at most 16 MB); a header
+    // claiming far more is damage, refused before allocating.
+    if size > MAX_PAYLOAD || size > (body.len() as u64).saturating_mul(64) {
         return Err(format!("damaged (claims {size} bytes uncompressed)"));
     }
     zstd::bulk::decompress(body, size as usize).map_err(|e| format!("damaged (zstd: {e})"))

@@ -154,7 +154,11 @@ fn read_boundaries(payload: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
         let n = r.len()?;
         let mut arc = Vec::with_capacity(n);
         for _ in 0..n {
-            last = (last.0 + r.i()?, last.1 + r.i()?);
+            let (dx, dy) = (r.i()?, r.i()?);
+            last = (
+                last.0.checked_add(dx).ok_or("damaged (a coordinate overflows)")?,
+                last.1.checked_add(dy).ok_or("damaged (a coordinate overflows)")?,
+            );
             let p = (i32::try_from(last.0), i32::try_from(last.1));
             let (Ok(x), Ok(y)) = p else {
                 return Err("damaged (a coordinate out of range)".into());
@@ -213,6 +217,9 @@ fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, St
 fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, String> {
     let head = r.u()?;
     let n_refs = usize::try_from(head >> 1).map_err(|_| "damaged ring")?;
+    if n_refs > arcs.len().saturating_mul(2) {
+        return Err("damaged (a ring of more arcs than are stored twice over)".into());
+    }
     let mut refs = Vec::with_capacity(n_refs.min(1 << 16));
     let mut prev = 0i64;
     for _ in 0..n_refs {
@@ -226,6 +233,9 @@ fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, S
         closed: head & 1 == 1,
     };
     let points = topology::rebuild(arcs, &ring).ok_or("a ring's arcs do not join up")?;
+    if points.len() > vertex_budget(arcs) {
+        return Err("damaged (a ring longer than every arc together)".into());
+    }
     let mut coords: Vec<Coord<f64>> = points
         .iter()
         .map(|&(x, y)| Coord {
@@ -235,6 +245,12 @@ fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, S
         .collect();
     coords.push(coords[0]);
     Ok(LineString::new(coords))
+}
+
+/// No true ring uses an arc more than twice (once each way), so none is longer than twice
+/// every stored vertex.
+fn vertex_budget(arcs: &[Vec<Pt>]) -> usize {
+    2 * arcs.iter().map(Vec::len).sum::<usize>() + 1
 }
 
 fn ring_from_f64(r: &mut Reader) -> Result<LineString<f64>, String> {

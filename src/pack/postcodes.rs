@@ -73,7 +73,7 @@ pub fn decode(payload: &[u8]) -> Result<PostcodeIndex, String> {
         let o: [u8; 4] = r.bytes()?.try_into().map_err(|_| "damaged outcode")?;
         outcodes.push(o);
         let count = r.u()?;
-        total += count;
+        total = total.checked_add(count).ok_or("damaged outcode counts")?;
         starts.push(u32::try_from(total).map_err(|_| "damaged outcode counts")?);
         counts.push(count);
     }
@@ -112,14 +112,22 @@ pub fn decode(payload: &[u8]) -> Result<PostcodeIndex, String> {
     if !r.is_empty() {
         return Err("trailing bytes".into());
     }
-    let mut records = Vec::with_capacity(usize::try_from(total).unwrap_or(0).min(1 << 26));
+    // Every record takes at least a byte of each column.
+    if total > inward.remaining() as u64 {
+        return Err("damaged (more records counted than stored)".into());
+    }
+    let mut records = Vec::with_capacity(total as usize);
     let mut prev = (0i64, 0i64, 0i64);
     for count in counts {
         let mut prev_inward = 0u64;
         for _ in 0..count {
-            prev_inward += inward.u()?;
-            prev = (prev.0 + number.i()?, prev.1 + lon.i()?, prev.2 + lat.i()?);
             let out_of_range = || "damaged records".to_string();
+            prev_inward = prev_inward.checked_add(inward.u()?).ok_or_else(out_of_range)?;
+            prev = (
+                prev.0.checked_add(number.i()?).ok_or_else(out_of_range)?,
+                prev.1.checked_add(lon.i()?).ok_or_else(out_of_range)?,
+                prev.2.checked_add(lat.i()?).ok_or_else(out_of_range)?,
+            );
             records.push(Record {
                 inward: u16::try_from(prev_inward).map_err(|_| out_of_range())?,
                 areas: u16::try_from(prev.0).map_err(|_| out_of_range())?,
@@ -134,6 +142,21 @@ pub fn decode(payload: &[u8]) -> Result<PostcodeIndex, String> {
 #[cfg(test)]
 mod tests {
     use crate::postcode::index::tests::sample;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Damaged payloads decode to an error or to a valid index, never a panic or a huge
+        /// allocation.
+        #[test]
+        fn damage_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut packed = super::encode(&sample());
+            for (at, byte) in flips {
+                let n = packed.len();
+                packed[at % n] = byte;
+            }
+            let _ = super::decode(&packed);
+        }
+    }
 
     #[test]
     fn round_trips_and_refuses_damage() {

@@ -87,22 +87,20 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
         w.str(text);
     }
 
-    // Postcodes: every source the manifest names and the directory holds.
-    let postcode_files: Vec<SourceFile> = manifest
-        .postcodes
-        .iter()
-        .map(|p| SourceFile {
-            path: from.join(&p.file),
+    // Postcodes: every source the manifest names (a missing one is an error: packing without
+    // it would silently serve fewer postcodes).
+    let mut postcode_files = Vec::new();
+    for p in &manifest.postcodes {
+        let path = from.join(&p.file);
+        sources.push(digest_file(&path, &p.file)?);
+        postcode_files.push(SourceFile {
+            path,
             name: p.name.clone(),
-        })
-        .filter(|s| s.path.is_file())
-        .collect();
+        });
+    }
     let mut postcodes = None;
     let mut sealed_postcodes = None;
     if !postcode_files.is_empty() {
-        for (file, spec) in postcode_files.iter().zip(&manifest.postcodes) {
-            sources.push(digest_file(&file.path, &spec.file)?);
-        }
         let locators = Locator::for_every_period(&data, tolerance_m);
         let (index, summary) = import::import(&postcode_files, &data, &locators, packed_fingerprint(tolerance_m))?;
         sealed_postcodes = Some(codec::seal("postcodes", &super::postcodes::encode(&index))?);
@@ -121,8 +119,7 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     let mut packed = Vec::new();
     for (name, bytes) in &written {
         let path = out.join(name);
-        crate::postcode::file::write_atomically(&path, |f| std::io::Write::write_all(f, bytes))
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        write_public(&path, bytes)?;
         packed.push(SourceDigest {
             file: name.to_string(),
             bytes: bytes.len() as u64,
@@ -140,8 +137,7 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     };
     let provenance = out.join("provenance.json");
     let text = serde_json::to_string_pretty(&summary)? + "\n";
-    crate::postcode::file::write_atomically(&provenance, |f| std::io::Write::write_all(f, text.as_bytes()))
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", provenance.display()))?;
+    write_public(&provenance, text.as_bytes())?;
     Ok(summary)
 }
 
@@ -149,6 +145,20 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
 /// packed boundaries themselves (checked at load against the tolerance in use).
 pub fn packed_fingerprint(tolerance_m: f64) -> String {
     format!("packed tolerance {tolerance_m}")
+}
+
+/// Writes a file atomically, readable by everyone (it is data to be served and committed;
+/// a temporary file starts private).
+fn write_public(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    crate::postcode::file::write_atomically(path, |f| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        std::io::Write::write_all(f, bytes)
+    })
+    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
 fn remove_stale(path: &Path) -> anyhow::Result<()> {
@@ -287,6 +297,35 @@ fn encode_boundaries(layers: &[(&str, Vec<RawFeature>)]) -> (Vec<u8>, (u64, u64,
 mod tests {
     use super::*;
     use crate::pack::Pack;
+    use proptest::prelude::*;
+
+    fn two_squares() -> Vec<u8> {
+        let text = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"cd":"E1"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}},
+            {"type":"Feature","properties":{"cd":"E2"},"geometry":{"type":"Polygon","coordinates":[[[1,0],[2,0],[2,1],[1,1],[1,0]]]}}]}"#;
+        let features = crate::model::source::parse_feature_collection(Path::new("a"), text).unwrap();
+        encode_boundaries(&[("a.geojson", features)]).0
+    }
+
+    proptest! {
+        /// A damaged boundaries payload opens to an error, or to features that are errors or
+        /// polygons: never a panic or a runaway allocation.
+        #[test]
+        fn damage_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut payload = two_squares();
+            for (at, byte) in flips {
+                let n = payload.len();
+                payload[at % n] = byte;
+            }
+            let mut tables = Writer::default();
+            tables.u(0);
+            let sealed = codec::seal("boundaries", &payload).unwrap();
+            let tables = codec::seal("tables", &tables.buf).unwrap();
+            if let Ok(pack) = Pack::open("t", &sealed, &tables, None) {
+                let _ = pack.features("a.geojson");
+            }
+        }
+    }
 
     #[test]
     fn features_round_trip_exactly_through_the_packed_form() {

@@ -35,6 +35,9 @@ pub enum PostcodeLoadError {
     Import(#[from] ImportError),
     #[error("{path}: built against other boundaries ({detail}); rebuild it with `alliance-map import-postcodes`")]
     Mismatch { path: String, detail: String },
+    /// The packed postcode index cannot serve: damaged, or resolved with another tolerance.
+    #[error("{path}: {detail}")]
+    Packed { path: String, detail: String },
     #[error("{path}: cannot write the postcode cache: {source}")]
     Write {
         path: String,

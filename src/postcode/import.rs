@@ -173,6 +173,20 @@ pub fn import(
         rows.append(&mut read);
     }
     summary.sources = names.clone();
+    // Locations first: a row whose grid reference cannot be converted must not hide the same
+    // postcode in a later source.
+    let read = rows.len();
+    let mut rows: Vec<Row> = rows
+        .into_par_iter()
+        .filter_map(|mut row| {
+            if let Location::Grid(e, n) = row.location {
+                let (lon, lat) = lonlat_bng::convert_osgb36_to_ll(e, n).ok()?;
+                row.location = Location::LonLat(lon, lat);
+            }
+            Some(row)
+        })
+        .collect();
+    summary.skip_n("grid reference outside OSTN15 coverage", (read - rows.len()) as u64);
     // A postcode in several sources keeps its first: a stable sort by postcode puts the
     // earlier source first.
     rows.sort_by_key(|r| (r.postcode.outward_bytes(), r.postcode.inward_key()));
@@ -219,9 +233,9 @@ pub fn import(
         .par_iter()
         .filter_map(|row| {
             bar.inc(1);
-            let (lon, lat) = match row.location {
-                Location::LonLat(lon, lat) => (lon, lat),
-                Location::Grid(e, n) => lonlat_bng::convert_osgb36_to_ll(e, n).ok()?,
+            // Every location was converted above.
+            let Location::LonLat(lon, lat) = row.location else {
+                return None;
             };
             // Great Britain's postcodes without a stated country get the one their location
             // is in; the same rule is checked against the postcodes whose file states one.
@@ -257,10 +271,6 @@ pub fn import(
         })
         .collect();
     bar.finish_and_clear();
-    summary.skip_n(
-        "grid reference outside OSTN15 coverage",
-        (rows.len() - resolved.len()) as u64,
-    );
 
     let mut entries = Vec::with_capacity(resolved.len());
     for (entry, agreement, country_agrees) in resolved {
@@ -466,8 +476,9 @@ fn read_directory_csv(name: &str, reader: impl Read, summary: &mut ImportSummary
             })
         })
     };
-    let postcode_col = col(&["pcds", "pcd", "pcd2", "postcode"])
-        .ok_or_else(|| format_err("no postcode column (pcds, pcd or pcd2): is this an ONSPD/NSPL file?".into()))?;
+    let postcode_col = col(&["pcds", "pcd", "pcd2", "postcode"]).ok_or_else(|| {
+        format_err("no postcode column (pcds, pcd, pcd2 or postcode): is this an ONSPD/NSPL file?".into())
+    })?;
     let lat_col = col(&["lat"]).ok_or_else(|| format_err("no lat column".into()))?;
     let lon_col = col(&["long"]).ok_or_else(|| format_err("no long column".into()))?;
     // NSPL extracts may carry no country: it is then found from the postcode area (outside

@@ -456,6 +456,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn unit_bits_find_every_postcode_across_word_edges_and_no_other() {
+        // Units either side of the 64-bit words' edges (`EX` 127 | `EY` 128, `HJ` 191 | `HL`
+        // 193, `JW` 256, `JX` 257), the first and the last (`AA` 0, `ZZ` 675) of sector S40 1,
+        // and units between them absent.
+        let present = [
+            "S40 1AA", "S40 1EX", "S40 1EY", "S40 1HJ", "S40 1HL", "S40 1JW", "S40 1JX", "S40 1ZZ", "S40 2AB",
+        ];
+        let absent = [
+            "S40 1AB", "S40 1EW", "S40 1HH", "S40 1JU", "S40 1ZY", "S40 2AA", "S40 3AA",
+        ];
+        let meta = IndexMeta {
+            sources: vec!["test".into()],
+            fingerprint: "f".into(),
+            period_sizes: vec![],
+        };
+        let entries = present
+            .iter()
+            .enumerate()
+            .map(|(i, pc)| Entry {
+                postcode: Postcode::parse(pc).unwrap(),
+                lon: i as f64,
+                lat: 0.0,
+                areas: Areas::default(),
+            })
+            .collect();
+        let idx = PostcodeIndex::build(meta, entries).unwrap().0;
+        for (i, pc) in present.iter().enumerate() {
+            let found = idx.get(&Postcode::parse(pc).unwrap()).expect(pc);
+            assert_eq!((found.postcode.to_string().as_str(), found.lon), (*pc, i as f64));
+        }
+        for pc in absent {
+            assert!(idx.get(&Postcode::parse(pc).unwrap()).is_none(), "{pc}");
+        }
+    }
+
+    #[test]
     fn nearest_is_sorted_and_bounded() {
         let idx = sample();
         let near = idx.nearest(-1.5492, 53.7997, 2000.0, 10);
