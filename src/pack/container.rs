@@ -179,6 +179,7 @@ fn read_boundaries(payload: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
 }
 
 fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, String> {
+    let budget = vertex_budget(arcs);
     let mut r = Reader::new(section);
     let mode = r.u()?;
     let n = r.len()?;
@@ -196,7 +197,7 @@ fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, St
                     let mut rings = Vec::with_capacity(n_rings);
                     for _ in 0..n_rings {
                         rings.push(match mode {
-                            RINGS_AS_ARCS => ring_from_arcs(arcs, &mut r)?,
+                            RINGS_AS_ARCS => ring_from_arcs(arcs, budget, &mut r)?,
                             RINGS_AS_F64 => ring_from_f64(&mut r)?,
                             other => return Err(format!("unknown ring storage {other}")),
                         });
@@ -214,7 +215,7 @@ fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, St
     Ok(out)
 }
 
-fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, String> {
+fn ring_from_arcs(arcs: &[Vec<Pt>], budget: usize, r: &mut Reader) -> Result<LineString<f64>, String> {
     let head = r.u()?;
     let n_refs = usize::try_from(head >> 1).map_err(|_| "damaged ring")?;
     if n_refs > arcs.len().saturating_mul(2) {
@@ -233,16 +234,15 @@ fn ring_from_arcs(arcs: &[Vec<Pt>], r: &mut Reader) -> Result<LineString<f64>, S
         closed: head & 1 == 1,
     };
     let points = topology::rebuild(arcs, &ring).ok_or("a ring's arcs do not join up")?;
-    if points.len() > vertex_budget(arcs) {
+    if points.len() > budget {
         return Err("damaged (a ring longer than every arc together)".into());
     }
-    let mut coords: Vec<Coord<f64>> = points
-        .iter()
-        .map(|&(x, y)| Coord {
-            x: f64::from(x) / SCALE,
-            y: f64::from(y) / SCALE,
-        })
-        .collect();
+    // Sized for the closing vertex too: a push past a full vector copies the ring.
+    let mut coords: Vec<Coord<f64>> = Vec::with_capacity(points.len() + 1);
+    coords.extend(points.iter().map(|&(x, y)| Coord {
+        x: f64::from(x) / SCALE,
+        y: f64::from(y) / SCALE,
+    }));
     coords.push(coords[0]);
     Ok(LineString::new(coords))
 }

@@ -148,7 +148,15 @@ impl<'j> Builder<'j> {
 /// Rebuilds an open ring from its arcs; `None` if a reference is out of range or the arcs do
 /// not join up (damaged data).
 pub fn rebuild(arcs: &[Vec<Pt>], ring: &RingRef) -> Option<Vec<Pt>> {
-    let mut points: Vec<Pt> = Vec::new();
+    let size: usize = ring
+        .refs
+        .iter()
+        .map(|&r| {
+            arcs.get(usize::try_from(if r < 0 { !r } else { r }).unwrap_or(usize::MAX))
+                .map_or(0, Vec::len)
+        })
+        .sum();
+    let mut points: Vec<Pt> = Vec::with_capacity(size);
     for (k, &r) in ring.refs.iter().enumerate() {
         let (id, backwards) = if r < 0 { (!r, true) } else { (r, false) };
         let arc = arcs.get(usize::try_from(id).ok()?)?;
