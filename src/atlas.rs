@@ -35,6 +35,8 @@ pub struct Atlas {
     /// Each alliance's and STP's GeoJSON Feature, rendered on its first request and then
     /// shared by every response (a reference count, never a per-request copy).
     features: [Vec<std::sync::OnceLock<axum::body::Bytes>>; 2],
+    /// The map's vector tiles of every period, cut on first request and kept.
+    pub tiles: crate::tiles::Tiles,
 }
 
 /// Which areas' features [`Atlas::feature`] serves.
@@ -129,6 +131,7 @@ impl Atlas {
             fragments,
             map_layers: (0..data.periods.len()).map(|_| std::sync::OnceLock::new()).collect(),
             crosswalks: std::sync::OnceLock::new(),
+            tiles: crate::tiles::Tiles::new(data.periods.len()),
             features: [
                 (0..data.alliances.len()).map(|_| Default::default()).collect(),
                 (0..data.stps.len()).map(|_| Default::default()).collect(),

@@ -18,4 +18,5 @@ pub mod pack;
 pub mod postcode;
 pub mod server;
 pub mod spatial;
+pub mod tiles;
 pub mod views;

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod postcodes;
 pub mod query;
+pub mod tiles;
 pub mod web;
 
 use std::sync::Arc;
@@ -119,6 +120,8 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/api/v1/config", get(web::config))
         .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
+        .route("/api/v1/tiles.json", get(tiles::tilejson))
+        .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
         .route("/api/v1/editions", get(editions::list_editions))
         .route("/api/v1/timeline", get(editions::timeline))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::query::{NoParams, Query};
-use super::{areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, web, AppState};
+use super::{areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, tiles, web, AppState};
 use crate::model::Manifest;
 
 #[derive(OpenApi)]
@@ -37,6 +37,8 @@ use crate::model::Manifest;
         postcodes::nearby_postcodes,
         postcodes::get_outcode,
         boundaries::boundaries,
+        tiles::tilejson,
+        tiles::tile,
         web::config,
         ops::readyz,
         openapi_json,
