@@ -88,3 +88,17 @@ async fn the_map_agrees_with_the_lookup_at_every_zoom() {
         }
     }
 }
+
+#[tokio::test]
+async fn glyphs_are_served_from_here() {
+    let r = get("/api/v1/fonts/DejaVu%20Sans%20Book/0-255.pbf").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type(), "application/x-protobuf");
+    assert!(r.body.len() > 10_000);
+    assert!(!r.header("etag").is_empty());
+    let r = get("/api/v1/fonts/Open%20Sans%20Regular,DejaVu%20Sans%20Bold/8192-8447.pbf").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body.is_empty());
+    assert_problem(&get("/api/v1/fonts/Comic%20Sans/0-255.pbf").await, 404, Names::Nothing);
+    assert_problem(&get("/api/v1/fonts/DejaVu%20Sans%20Book/0-99.pbf").await, 404, Names::Nothing);
+}

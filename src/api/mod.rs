@@ -106,6 +106,12 @@ fn warm_up(atlas: Arc<Atlas>) {
             l.grid();
         });
         atlas.crosswalks();
+        // The default period's tiles at every zoom (a few seconds): the first tile of each
+        // zoom is then cut in milliseconds too.
+        let period = atlas.data.default_period;
+        atlas
+            .tiles
+            .prepare(&atlas.data, &atlas.map_layers_at(period).colours, period);
         crate::atlas::release_free_memory();
     });
 }
@@ -122,6 +128,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/boundaries/{layer}", get(boundaries::boundaries))
         .route("/api/v1/tiles.json", get(tiles::tilejson))
         .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/v1/fonts/{fontstack}/{range}", get(tiles::glyphs))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
         .route("/api/v1/editions", get(editions::list_editions))
         .route("/api/v1/timeline", get(editions::timeline))

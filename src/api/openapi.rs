@@ -39,6 +39,7 @@ use crate::model::Manifest;
         boundaries::boundaries,
         tiles::tilejson,
         tiles::tile,
+        tiles::glyphs,
         web::config,
         ops::readyz,
         openapi_json,

@@ -138,3 +138,32 @@ fn number(name: &str, text: &str, max: u32) -> Result<u32, ApiError> {
         )),
     }
 }
+
+/// Label glyphs for the map (SDF glyph ranges as MapLibre asks for them), made from the open
+/// font DejaVu Sans (`DejaVu Sans Book`, `DejaVu Sans Bold`); the first font of the stack
+/// served here is used.
+#[utoipa::path(get, path = "/api/v1/fonts/{fontstack}/{range}", tag = "map",
+    params(
+        ("fontstack" = String, Path, description = "Comma-separated font names, e.g. `DejaVu Sans Book`"),
+        ("range" = String, Path, description = "A 256-character range, e.g. `0-255.pbf`"),
+    ),
+    responses(
+        (status = 200, description = "Glyphs (empty when the font has none in the range)", content_type = "application/x-protobuf"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn glyphs(
+    Path((stack, range)): Path<(String, String)>,
+    Query(super::query::NoParams {}): Query<super::query::NoParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let range = range.strip_suffix(".pbf").unwrap_or(&range);
+    crate::tiles::glyphs::glyphs(&stack, range)
+        .map(|a| a.respond(&headers))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "fonts served: {}; ranges are 256 characters, e.g. 0-255.pbf",
+                crate::tiles::glyphs::FONTS.join(", ")
+            ))
+        })
+}

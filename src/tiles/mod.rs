@@ -16,6 +16,7 @@
 pub mod clip;
 pub mod context;
 pub mod encode;
+pub mod glyphs;
 pub mod prepared;
 pub mod project;
 
