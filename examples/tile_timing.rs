@@ -31,7 +31,10 @@ async fn main() {
     let dir = std::env::var_os("ALLIANCE_MAP_DATA").map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);
     let date = std::env::args().nth(1).unwrap_or_else(|| "2017-04-01".into());
     let atlas = Atlas::load_boundaries(&dir, 2000.0).expect("data loads");
-    let when = atlas.data.when(Some(date.parse().expect("a date"))).expect("a held date");
+    let when = atlas
+        .data
+        .when(Some(date.parse().expect("a date")))
+        .expect("a held date");
     let colours = atlas.map_layers_at(when.period).colours.clone();
     alliance_map::atlas::release_free_memory();
     let before = rss_kb("VmRSS:");
@@ -55,7 +58,10 @@ async fn main() {
             for y in a.y..=c.y {
                 let id = TileId { z, x, y };
                 let t = Instant::now();
-                let tile = atlas.tiles.tile(&atlas.data, &colours, when.period, id).expect("a tile");
+                let tile = atlas
+                    .tiles
+                    .tile(&atlas.data, &colours, when.period, id)
+                    .expect("a tile");
                 times.push(t.elapsed().as_secs_f64() * 1e3);
                 if !tile.is_empty() {
                     n += 1;
@@ -69,7 +75,10 @@ async fn main() {
     alliance_map::atlas::release_free_memory();
     let after_cut = rss_kb("VmRSS:");
     let (count, bytes) = atlas.tiles.cached();
-    println!("period {} ({date}): prepared zooms 0-{MAX_ZOOM} in {prepared_ms} ms", atlas.data.periods[when.period].from);
+    println!(
+        "period {} ({date}): prepared zooms 0-{MAX_ZOOM} in {prepared_ms} ms",
+        atlas.data.periods[when.period].from
+    );
     for (z, n, ms) in per_zoom {
         println!("  zoom {z:2}: {n:5} tiles with content, cut in {ms} ms");
     }
@@ -95,7 +104,10 @@ async fn main() {
         let r = router.clone();
         let path = format!("/api/v1/tiles/{}/{}/{}.mvt?date={date}", id.z, id.x, id.y);
         async move {
-            let req = Request::get(path).header("accept-encoding", "gzip, deflate, br").body(Body::empty()).unwrap();
+            let req = Request::get(path)
+                .header("accept-encoding", "gzip, deflate, br")
+                .body(Body::empty())
+                .unwrap();
             let t = Instant::now();
             let resp = r.oneshot(req).await.unwrap();
             let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();

@@ -18,12 +18,25 @@ async fn tilejson_points_at_the_period_of_the_date() {
     assert_eq!(doc["tilejson"], "3.0.0");
     assert_eq!(doc["tiles"][0], "/api/v1/tiles/{z}/{x}/{y}.mvt?date=2017-04-01");
     assert_eq!(doc["maxzoom"], alliance_map::tiles::MAX_ZOOM);
-    let ids: Vec<&str> = doc["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["alliances", "footprints", "sub_areas", "alliance_labels"], "no context files here");
+    let ids: Vec<&str> = doc["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["alliances", "footprints", "sub_areas", "alliance_labels"],
+        "no context files here"
+    );
     // Any date of a period gives that period's tiles.
     let r = get("/api/v1/tiles.json?date=2021-01-01").await;
     assert_eq!(r.ok_json()["tiles"][0], "/api/v1/tiles/{z}/{x}/{y}.mvt?date=2020-04-01");
-    assert_problem(&get("/api/v1/tiles.json?date=1999-01-01").await, 400, Names::Parameter("date"));
+    assert_problem(
+        &get("/api/v1/tiles.json?date=1999-01-01").await,
+        400,
+        Names::Parameter("date"),
+    );
     assert_problem(&get("/api/v1/tiles.json?zoom=3").await, 400, Names::Parameter("zoom"));
 }
 
@@ -70,7 +83,11 @@ async fn bad_tile_addresses_are_problems_naming_the_field() {
     ] {
         assert_problem(&get(path).await, 400, Names::Parameter(field));
     }
-    assert_problem(&get("/api/v1/tiles/2/0/0.mvt?date=2030-01-01").await, 400, Names::Parameter("date"));
+    assert_problem(
+        &get("/api/v1/tiles/2/0/0.mvt?date=2030-01-01").await,
+        400,
+        Names::Parameter("date"),
+    );
     assert_problem(&get("/api/v1/tiles/2/0/0.mvt?x=1").await, 400, Names::Parameter("x"));
 }
 
@@ -81,8 +98,18 @@ async fn the_map_agrees_with_the_lookup_at_every_zoom() {
     let app = api();
     for (lon, lat) in [(10.75, 50.5), (12.99, 51.0), (11.0, 51.0)] {
         for zoom in 6..=16 {
-            let f = tiles_support::check_view(&app, "2017-04-01", lon, lat, zoom, alliance_map::tiles::MAX_ZOOM, 256.0, 16.0, 2.0)
-                .await;
+            let f = tiles_support::check_view(
+                &app,
+                "2017-04-01",
+                lon,
+                lat,
+                zoom,
+                alliance_map::tiles::MAX_ZOOM,
+                256.0,
+                16.0,
+                2.0,
+            )
+            .await;
             assert!(f.checked > 0, "{lon},{lat} zoom {zoom}: {f:?}");
             assert!(f.wrong.is_empty(), "{}", f.wrong.join("\n"));
         }
@@ -100,5 +127,9 @@ async fn glyphs_are_served_from_here() {
     assert_eq!(r.status, 200);
     assert!(!r.body.is_empty());
     assert_problem(&get("/api/v1/fonts/Comic%20Sans/0-255.pbf").await, 404, Names::Nothing);
-    assert_problem(&get("/api/v1/fonts/DejaVu%20Sans%20Book/0-99.pbf").await, 404, Names::Nothing);
+    assert_problem(
+        &get("/api/v1/fonts/DejaVu%20Sans%20Book/0-99.pbf").await,
+        404,
+        Names::Nothing,
+    );
 }

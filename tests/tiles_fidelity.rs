@@ -30,7 +30,10 @@ fn router() -> Router {
 /// The alliance the lookup names at a point on `date`.
 fn alliance_at(lon: f64, lat: f64, date: &str) -> String {
     let atlas = state().atlas();
-    let when = atlas.data.when(Some(date.parse().expect("a date"))).expect("a held date");
+    let when = atlas
+        .data
+        .when(Some(date.parse().expect("a date")))
+        .expect("a held date");
     let r = atlas.lookup_at(lon, lat, &when);
     r.alliance.expect("an alliance").get().code.to_string()
 }
@@ -38,7 +41,10 @@ fn alliance_at(lon: f64, lat: f64, date: &str) -> String {
 /// A vertex the two alliances share (a point on their border), the nearest to `near`.
 fn border_point(a: &str, b: &str, date: &str, near: (f64, f64)) -> (f64, f64) {
     let atlas = state().atlas();
-    let when = atlas.data.when(Some(date.parse().expect("a date"))).expect("a held date");
+    let when = atlas
+        .data
+        .when(Some(date.parse().expect("a date")))
+        .expect("a held date");
     let edition = &atlas.data.editions[atlas.data.periods[when.period].alliance.expect("alliances held")];
     let area = |code: &str| &edition.areas[edition.find(code).expect("the alliance") as usize].geometry;
     let key = |x: f64, y: f64| ((x * 1e6).round() as i64, (y * 1e6).round() as i64);
@@ -74,7 +80,11 @@ async fn check_border(name: &str, place: (f64, f64), other: (f64, f64), date: &s
     for zoom in 6..=16 {
         let f = tiles_support::check_view(&app, date, at.0, at.1, zoom, MAX_ZOOM, 512.0, 16.0, 2.0).await;
         checked += f.checked;
-        assert!(f.checked > 100, "{name} zoom {zoom}: only {} samples off the borders", f.checked);
+        assert!(
+            f.checked > 100,
+            "{name} zoom {zoom}: only {} samples off the borders",
+            f.checked
+        );
         report.extend(f.wrong.into_iter().take(5));
     }
     assert!(
@@ -145,7 +155,15 @@ async fn tilejson_names_the_layers_and_credits_geonames() {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    for id in ["alliances", "footprints", "sub_areas", "districts", "places", "district_labels", "alliance_labels"] {
+    for id in [
+        "alliances",
+        "footprints",
+        "sub_areas",
+        "districts",
+        "places",
+        "district_labels",
+        "alliance_labels",
+    ] {
         assert!(ids.contains(&id), "{ids:?}");
     }
     assert!(doc["attribution"].as_str().unwrap().contains("GeoNames"));

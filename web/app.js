@@ -160,54 +160,112 @@
   }
 
   // ---- the map -------------------------------------------------------------
+  /// A button that brings back the whole of England.
+  function ResetView() {}
+  ResetView.prototype.onAdd = function (m) {
+    const div = el("div", { class: "maplibregl-ctrl maplibregl-ctrl-group" });
+    const button = el("button", { type: "button", class: "reset-view", title: "Show all of England", "aria-label": "Reset the view: show all of England" }, "⌂");
+    button.addEventListener("click", () => m.fitBounds(ENGLAND, { padding: 10 }));
+    div.append(button);
+    return div;
+  };
+  ResetView.prototype.onRemove = function () {};
+
   const map = new maplibregl.Map({
     container: "map",
     bounds: ENGLAND,
     fitBoundsOptions: { padding: 10 },
     attributionControl: false,
-    style: { version: 8, sources: {}, layers: [{ id: "sea", type: "background", paint: { "background-color": "#cfe3ef" } }] },
+    style: {
+      version: 8,
+      // Label glyphs come from this server (DejaVu Sans, made from the open font): no CDN.
+      glyphs: `${window.location.origin}/api/v1/fonts/{fontstack}/{range}.pbf`,
+      sources: {},
+      layers: [{ id: "sea", type: "background", paint: { "background-color": "#cfe3ef" } }],
+    },
   });
   timings.map = map; // for the browser tests
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new ResetView(), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 600, customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") }));
   map.getCanvas().setAttribute("aria-label", "Interactive map; the list of alliances beside it carries the same information.");
 
   const EMPTY = { type: "FeatureCollection", features: [] };
+  const GEONAMES = $("geonames-credit").innerHTML.trim().replace(/\s+/g, " ");
 
-  function addLayers(config) {
+  /// The tile URL templates of a TileJSON, absolute (MapLibre needs them so; braces kept).
+  function tileUrls(tj) {
+    return tj.tiles.map((t) => (t.startsWith("/") ? window.location.origin + t : t));
+  }
+
+  /// Draws from the vector tiles of `tj` (a period's TileJSON): cut from the exact boundaries,
+  /// so the map agrees with the answers at every zoom.
+  function addLayers(config, tj) {
     if (config.basemap) {
       map.addSource("basemap", { type: "raster", tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution || "" });
       map.addLayer({ id: "basemap", type: "raster", source: "basemap" });
     }
     map.addSource("countries", { type: "geojson", data: "/api/v1/boundaries/countries.geojson" });
-    map.addSource("alliances", { type: "geojson", data: EMPTY, promoteId: "code" });
-    map.addSource("stps", { type: "geojson", data: EMPTY, promoteId: "code" });
+    map.addSource("tiles", { type: "vector", tiles: tileUrls(tj), minzoom: tj.minzoom, maxzoom: tj.maxzoom, promoteId: { alliances: "code" }, attribution: GEONAMES });
     map.addSource("pick", { type: "geojson", data: EMPTY });
     if (!config.basemap) {
       map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f2efe9", "fill-outline-color": "#9a9a9a" } });
     }
+    const tiles = (layer) => ({ source: "tiles", "source-layer": layer });
     map.addLayer({
-      id: "alliance-fill", type: "fill", source: "alliances",
+      id: "alliance-fill", type: "fill", ...tiles("alliances"),
       paint: {
         "fill-color": ["get", "colour"],
         "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.95, config.basemap ? 0.55 : 0.8],
       },
     });
-    map.addLayer({ id: "alliance-line", type: "line", source: "alliances", paint: { "line-color": "#3a3a3a", "line-width": 1.2 } });
+    map.addLayer({ id: "district-line", type: "line", ...tiles("districts"), minzoom: 8, paint: { "line-color": "#5c5c5c", "line-width": 0.6, "line-opacity": 0.7 } });
+    map.addLayer({ id: "alliance-line", type: "line", ...tiles("alliances"), paint: { "line-color": "#3a3a3a", "line-width": 1.2 } });
     map.addLayer({
-      id: "stp-line", type: "line", source: "stps",
+      id: "stp-line", type: "line", ...tiles("footprints"),
       layout: { visibility: $("toggle-stps").checked ? "visible" : "none" },
       paint: { "line-color": "#1b1b1b", "line-width": 0.8, "line-dasharray": [3, 2] },
     });
     map.addLayer({
-      id: "alliance-selected", type: "line", source: "alliances",
+      id: "alliance-selected", type: "line", ...tiles("alliances"),
       filter: ["==", ["get", "code"], ""],
       paint: { "line-color": "#000000", "line-width": 3 },
+    });
+    const halo = { "text-halo-color": "rgba(255,255,255,0.9)", "text-halo-width": 1.5 };
+    map.addLayer({
+      id: "district-label", type: "symbol", ...tiles("district_labels"), minzoom: 8,
+      layout: { "text-field": ["get", "name"], "text-font": ["DejaVu Sans Book"], "text-size": 11, "text-transform": "uppercase", "text-letter-spacing": 0.08, "text-max-width": 8 },
+      paint: { "text-color": "#4a4a4a", ...halo },
+    });
+    map.addLayer({
+      id: "place-label", type: "symbol", ...tiles("places"),
+      layout: {
+        "text-field": ["get", "name"], "text-font": ["DejaVu Sans Book"], "symbol-sort-key": ["get", "rank"],
+        "text-size": ["interpolate", ["linear"], ["zoom"], 5, 11, 10, 13, 14, 15],
+      },
+      paint: { "text-color": "#1b1b1b", ...halo },
+    });
+    map.addLayer({
+      id: "alliance-label", type: "symbol", ...tiles("alliance_labels"), maxzoom: 9,
+      layout: { "text-field": ["get", "name"], "text-font": ["DejaVu Sans Bold"], "text-size": 12, "text-max-width": 9, "symbol-sort-key": 0 },
+      paint: { "text-color": "#000000", ...halo },
     });
     map.addLayer({
       id: "pick", type: "circle", source: "pick",
       paint: { "circle-radius": 7, "circle-color": "#ffbf47", "circle-stroke-color": "#000", "circle-stroke-width": 2 },
     });
+  }
+
+  /// Each period's TileJSON, fetched once.
+  const tileJsons = new Map();
+  function tileJsonOf(from) {
+    if (!tileJsons.has(from)) {
+      const tj = getJson(`/api/v1/tiles.json?date=${from}`);
+      tj.catch(() => tileJsons.delete(from));
+      tileJsons.set(from, tj);
+    }
+    return tileJsons.get(from);
   }
 
   function select(code) {
@@ -267,7 +325,7 @@
   function drawn() {
     return new Promise((resolve) => {
       const onData = (e) => {
-        if (e.sourceId === "alliances" && e.isSourceLoaded) {
+        if (e.sourceId === "tiles" && e.isSourceLoaded) {
           map.off("sourcedata", onData);
           map.once("idle", resolve);
         }
@@ -330,11 +388,22 @@
       alliances: docs.alliances.features.map((f) => ({ ...f.properties, bbox: bboxOf(f.geometry) })),
       footprints: docs.footprints.features.map((f) => f.properties),
     };
-    if (hoveredId) map.setFeatureState({ source: "alliances", id: hoveredId }, { hover: false });
+    let tj;
+    try {
+      tj = await tileJsonOf(p.from);
+    } catch (e) {
+      if (mine === generation) showError(e.detail || "The map tiles could not be loaded.");
+      return;
+    }
+    if (mine !== generation && period !== p) return;
+    if (hoveredId) map.setFeatureState({ source: "tiles", sourceLayer: "alliances", id: hoveredId }, { hover: false });
     hoveredId = null;
-    const done = drawn();
-    map.getSource("alliances").setData(docs.alliances);
-    map.getSource("stps").setData(docs.footprints);
+    const source = map.getSource("tiles");
+    const urls = tileUrls(tj);
+    const changed = (source.tiles || []).join() !== urls.join();
+    const done = changed ? drawn() : map.loaded() && map.isSourceLoaded("tiles") ? Promise.resolve() : new Promise((r) => map.once("idle", r));
+    if (changed) source.setTiles(urls);
+    timings.alliances = shown.alliances.map((a) => a.code).sort(); // for the browser tests
     const nA = shown.alliances.length;
     const nF = shown.footprints.length;
     const ed = edition(p.alliance);
@@ -871,18 +940,19 @@
   });
 
   map.on("load", async () => {
-    addLayers(await configReady);
+    const d = new URLSearchParams(window.location.search).get("date");
+    addLayers(await configReady, await tileJsonOf(d && (ISO.test(d) || d === "latest") ? d : "2017-04-01").catch(() => tileJsonOf("2017-04-01")));
     map.on("mousemove", "alliance-fill", (e) => {
       map.getCanvas().style.cursor = "pointer";
       const id = e.features[0] && e.features[0].id;
       if (id === hoveredId) return;
-      if (hoveredId) map.setFeatureState({ source: "alliances", id: hoveredId }, { hover: false });
+      if (hoveredId) map.setFeatureState({ source: "tiles", sourceLayer: "alliances", id: hoveredId }, { hover: false });
       hoveredId = id;
-      if (id) map.setFeatureState({ source: "alliances", id }, { hover: true });
+      if (id) map.setFeatureState({ source: "tiles", sourceLayer: "alliances", id }, { hover: true });
     });
     map.on("mouseleave", "alliance-fill", () => {
       map.getCanvas().style.cursor = "";
-      if (hoveredId) map.setFeatureState({ source: "alliances", id: hoveredId }, { hover: false });
+      if (hoveredId) map.setFeatureState({ source: "tiles", sourceLayer: "alliances", id: hoveredId }, { hover: false });
       hoveredId = null;
     });
     map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat, false));

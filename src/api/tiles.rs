@@ -51,7 +51,10 @@ pub async fn tilejson(
     let data = &atlas.data;
     let period = &data.periods[when.period];
     let colours = &atlas.map_layers_at(when.period).colours;
-    let bounds = atlas.tiles.bounds(data, colours, when.period).unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    let bounds = atlas
+        .tiles
+        .bounds(data, colours, when.period)
+        .unwrap_or([-180.0, -85.0, 180.0, 85.0]);
     let layers = atlas.tiles.vector_layers(data);
     let mut attribution = data.manifest.attribution.clone();
     if layers.iter().any(|l| l["id"] == "places") {

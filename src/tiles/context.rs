@@ -47,7 +47,13 @@ impl Context {
         let mut context = Context::default();
         if let Some(d) = &manifest.context.districts {
             for f in source.features(&d.file)? {
-                let prop = |name: &str| f.properties.get(name).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let prop = |name: &str| {
+                    f.properties
+                        .get(name)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
                 let Ok(geometry) = f.geometry else { continue };
                 context.districts.push((prop(&d.code_property), prop(&d.name_property)));
                 context.district_geometry.push(geometry);
@@ -62,7 +68,11 @@ impl Context {
                     code: row.get("code")?.to_string(),
                     name: row.get("name")?.to_string(),
                     // The largest districts' names help from one zoom out.
-                    minzoom: if area >= 1500.0 { DISTRICT_MINZOOM } else { DISTRICT_MINZOOM + 1 },
+                    minzoom: if area >= 1500.0 {
+                        DISTRICT_MINZOOM
+                    } else {
+                        DISTRICT_MINZOOM + 1
+                    },
                     population: 0,
                     rank: 0,
                 })

@@ -132,7 +132,9 @@ impl Tiles {
     /// Prepares every zoom of a period (and the context) now: what the background warm-up and
     /// the whole-edition measurement run.
     pub fn prepare(&self, data: &Dataset, colours: &[&'static str], period: usize) {
-        let Some(tiles) = self.period(data, colours, period) else { return };
+        let Some(tiles) = self.period(data, colours, period) else {
+            return;
+        };
         let context = self.context(data);
         for z in 0..=MAX_ZOOM {
             tiles.zoom(z);
@@ -328,7 +330,10 @@ impl PeriodTiles {
             if l < 2 || id.z >= SUB_AREA_MINZOOM {
                 polygons_into(&mut builder, &prepared[l], id, |f| {
                     let p = &self.props[l][f];
-                    let mut v = vec![("code", TileValue::Str(p.code.clone())), ("name", TileValue::Str(p.name.clone()))];
+                    let mut v = vec![
+                        ("code", TileValue::Str(p.code.clone())),
+                        ("name", TileValue::Str(p.name.clone())),
+                    ];
                     if let Some(c) = p.colour {
                         v.push(("colour", TileValue::Str(c.to_string())));
                     }
@@ -341,7 +346,10 @@ impl PeriodTiles {
         if id.z >= DISTRICT_MINZOOM {
             polygons_into(&mut districts, context.zoom(id.z), id, |f| {
                 let (code, name) = &context.context.districts[f];
-                vec![("code", TileValue::Str(code.clone())), ("name", TileValue::Str(name.clone()))]
+                vec![
+                    ("code", TileValue::Str(code.clone())),
+                    ("name", TileValue::Str(name.clone())),
+                ]
             });
         }
         layers.push(districts);
@@ -353,7 +361,10 @@ impl PeriodTiles {
         for (l, (name, points)) in labels.into_iter().enumerate() {
             let mut builder = LayerBuilder::new(name);
             points_into(&mut builder, points, id, |p| {
-                let mut v = vec![("code", TileValue::Str(p.code.clone())), ("name", TileValue::Str(p.name.clone()))];
+                let mut v = vec![
+                    ("code", TileValue::Str(p.code.clone())),
+                    ("name", TileValue::Str(p.name.clone())),
+                ];
                 match l {
                     0 => {
                         if let Some(c) = self.props[0].get(p.rank as usize).and_then(|a| a.colour) {
@@ -403,7 +414,10 @@ fn polygons_into(
     for part in layer.meeting(tile_box(id, BUFFER)) {
         let mut polygon: PolygonRings = Vec::with_capacity(part.rings.len());
         for (r, ring) in part.rings.iter().enumerate() {
-            let local: Vec<clip::P> = ring.iter().map(|&(x, y)| ((x - ox) * scale, (y - oy) * scale)).collect();
+            let local: Vec<clip::P> = ring
+                .iter()
+                .map(|&(x, y)| ((x - ox) * scale, (y - oy) * scale))
+                .collect();
             match clip::to_grid(&clip::clip_ring(&local, lo, hi)) {
                 Some(mut g) => {
                     clip::wind(&mut g, r == 0);

@@ -84,8 +84,18 @@ mod tests {
         let (lon, lat) = to_lonlat(x, y);
         assert!((lon + 1.5492).abs() < 1e-9 && (lat - 53.7997).abs() < 1e-9);
         // Leeds is in tile 12/2030/1319 (as any slippy-map tool computes it).
-        assert_eq!(TileId::containing(12, x, y), TileId { z: 12, x: 2030, y: 1319 });
-        assert_eq!(TileId::containing(12, x, y).ancestor(10), TileId { z: 10, x: 507, y: 329 });
+        assert_eq!(
+            TileId::containing(12, x, y),
+            TileId {
+                z: 12,
+                x: 2030,
+                y: 1319
+            }
+        );
+        assert_eq!(
+            TileId::containing(12, x, y).ancestor(10),
+            TileId { z: 10, x: 507, y: 329 }
+        );
         assert!(TileId::new(2, 3, 3, 12).is_some());
         assert!(TileId::new(2, 4, 0, 12).is_none());
         assert!(TileId::new(13, 0, 0, 12).is_none());

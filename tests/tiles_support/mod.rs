@@ -141,7 +141,10 @@ pub async fn get_bytes(app: &Router, path: &str) -> (StatusCode, HashMap<String,
 
 fn world(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.to_radians();
-    ((lon + 180.0) / 360.0, (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0)
+    (
+        (lon + 180.0) / 360.0,
+        (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0,
+    )
 }
 
 fn lonlat(x: f64, y: f64) -> (f64, f64) {
@@ -188,14 +191,16 @@ pub async fn check_view(
             let (wx, wy) = (cx + px / view_scale, cy + py / view_scale);
             let t = 1u64 << tile_zoom;
             let (tx, ty) = ((wx * t as f64).floor() as u32, (wy * t as f64).floor() as u32);
-            if !tiles.contains_key(&(tx, ty)) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tiles.entry((tx, ty)) {
                 let (status, _, body) =
                     get_bytes(app, &format!("/api/v1/tiles/{tile_zoom}/{tx}/{ty}.mvt?date={date}")).await;
                 assert_eq!(status, StatusCode::OK);
-                let features = decode(&body).remove("alliances").map(|l| l.1).unwrap_or_default();
-                tiles.insert((tx, ty), features);
+                slot.insert(decode(&body).remove("alliances").map(|l| l.1).unwrap_or_default());
             }
-            let local = ((wx * t as f64 - tx as f64) * 4096.0, (wy * t as f64 - ty as f64) * 4096.0);
+            let local = (
+                (wx * t as f64 - tx as f64) * 4096.0,
+                (wy * t as f64 - ty as f64) * 4096.0,
+            );
             samples.push(((tx, ty), local, lonlat(wx, wy)));
         }
     }
@@ -203,7 +208,10 @@ pub async fn check_view(
     let px_per_unit = (1u64 << (view_zoom - tile_zoom)) as f64 * 256.0 / 4096.0;
     let mut out = Fidelity::default();
     for chunk in samples.chunks(1000) {
-        let points: Vec<Value> = chunk.iter().map(|(_, _, (lo, la))| json!({"lon": lo, "lat": la})).collect();
+        let points: Vec<Value> = chunk
+            .iter()
+            .map(|(_, _, (lo, la))| json!({"lon": lo, "lat": la}))
+            .collect();
         let body = json!({ "points": points }).to_string();
         let r = app
             .clone()
@@ -218,7 +226,11 @@ pub async fn check_view(
         assert_eq!(r.status(), StatusCode::OK);
         let answers: Value =
             serde_json::from_slice(&axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap()).unwrap();
-        let answers = answers["results"].as_array().or(answers.as_array()).cloned().expect("an array of answers");
+        let answers = answers["results"]
+            .as_array()
+            .or(answers.as_array())
+            .cloned()
+            .expect("an array of answers");
         for ((tile, local, (lo, la)), answer) in chunk.iter().zip(answers) {
             let features = &tiles[tile];
             if border_distance(features, *local) * px_per_unit <= margin_px {
