@@ -23,7 +23,7 @@
   let hoveredId = null;
   let generation = 0; // bumped by every period switch, to drop stale drawings
   let asked = 0; // bumped by every question, to drop stale answers
-  const documents = new Map(); // period start -> Promise of {alliances, footprints}
+  const documents = new Map(); // period start -> Promise of its TileJSON (with alliances, footprints)
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
 
@@ -159,6 +159,17 @@
     else history.replaceState(null, "", url);
   }
 
+  /// Each period's TileJSON, fetched once.
+  const tileJsons = new Map();
+  function tileJsonOf(from) {
+    if (!tileJsons.has(from)) {
+      const tj = getJson(`/api/v1/tiles.json?date=${from}`);
+      tj.catch(() => tileJsons.delete(from));
+      tileJsons.set(from, tj);
+    }
+    return tileJsons.get(from);
+  }
+
   // ---- the map -------------------------------------------------------------
   /// A button that brings back the whole of England.
   function ResetView() {}
@@ -257,17 +268,6 @@
     });
   }
 
-  /// Each period's TileJSON, fetched once.
-  const tileJsons = new Map();
-  function tileJsonOf(from) {
-    if (!tileJsons.has(from)) {
-      const tj = getJson(`/api/v1/tiles.json?date=${from}`);
-      tj.catch(() => tileJsons.delete(from));
-      tileJsons.set(from, tj);
-    }
-    return tileJsons.get(from);
-  }
-
   function select(code) {
     if (map.getLayer("alliance-selected")) map.setFilter("alliance-selected", ["==", ["get", "code"], code || ""]);
     for (const b of listEl.querySelectorAll("button")) b.setAttribute("aria-current", String(b.dataset.code === code));
@@ -278,27 +278,11 @@
     if (src) src.setData(lon == null ? EMPTY : { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }] });
   }
 
-  function bboxOf(geometry) {
-    const b = [Infinity, Infinity, -Infinity, -Infinity];
-    const walk = (c) => {
-      if (typeof c[0] === "number") {
-        if (c[0] < b[0]) b[0] = c[0];
-        if (c[1] < b[1]) b[1] = c[1];
-        if (c[0] > b[2]) b[2] = c[0];
-        if (c[1] > b[3]) b[3] = c[1];
-      } else for (const x of c) walk(x);
-    };
-    walk(geometry.coordinates);
-    return b;
-  }
-
-  /// The alliance and footprint boundaries in force on `date`.
+  /// The tiles, alliances and footprints of `date` (its TileJSON; each period's fetched once).
   function fetchDocuments(date) {
-    const get = (layer) => fetch(`/api/v1/boundaries/${layer}.geojson?date=${date}`).then((r) => {
-      if (!r.ok) throw { kind: "http", status: r.status, detail: `The boundaries in force on ${date} could not be loaded.` };
-      return r.json();
-    }, () => { throw { kind: "network", detail: "The alliance-map service is not responding." }; });
-    const docs = Promise.all([get("alliances"), get("footprints")]).then(([alliances, footprints]) => ({ alliances, footprints }));
+    const docs = tileJsonOf(date).catch((e) => {
+      throw { kind: e.kind || "http", detail: e.kind === "network" ? "The alliance-map service is not responding." : `The boundaries in force on ${date} could not be loaded.` };
+    });
     docs.catch(() => {}); // handled by whoever awaits it
     return docs;
   }
@@ -385,17 +369,10 @@
     }
     if (mine !== generation && period !== p) return;
     shown = {
-      alliances: docs.alliances.features.map((f) => ({ ...f.properties, bbox: bboxOf(f.geometry) })),
-      footprints: docs.footprints.features.map((f) => f.properties),
+      alliances: docs.alliances,
+      footprints: docs.footprints,
     };
-    let tj;
-    try {
-      tj = await tileJsonOf(p.from);
-    } catch (e) {
-      if (mine === generation) showError(e.detail || "The map tiles could not be loaded.");
-      return;
-    }
-    if (mine !== generation && period !== p) return;
+    const tj = docs;
     if (hoveredId) map.setFeatureState({ source: "tiles", sourceLayer: "alliances", id: hoveredId }, { hover: false });
     hoveredId = null;
     const source = map.getSource("tiles");

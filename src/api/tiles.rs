@@ -33,7 +33,8 @@ and reformatted. Provided \"as is\", without warranty of accuracy, timeliness or
 /// The TileJSON 3.0 document of a date's tiles. Its `tiles` template is a path on this
 /// server (resolve it against the document's URL); `vector_layers` lists the layers with
 /// their fields and first zooms; `maxzoom` is the deepest zoom generated (clients over-zoom
-/// past it).
+/// past it). Two extra fields list the date's `alliances` (code, name, kind, colour,
+/// edition, bbox) and `footprints` (code, name, alliances, kind, edition), for a map's key.
 #[utoipa::path(get, path = "/api/v1/tiles.json", tag = "map",
     params(DateParams),
     responses(
@@ -65,7 +66,41 @@ pub async fn tilejson(
         .flatten()
         .map(|e| data.editions[e].spec.edition.as_str())
         .collect();
+    // The page's list beside the map, so it needs no boundary document: each alliance with
+    // its colour and bounding box, each footprint with its alliances (extra TileJSON fields).
+    let edition_of = |e: Option<usize>| e.map(|e| &data.editions[e]);
+    let alliance_edition = edition_of(period.alliance);
+    let alliance_areas = alliance_edition.map_or(&[][..], |e| &e.areas[..]);
+    let alliances: Vec<serde_json::Value> = alliance_areas
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let b = &a.bbox;
+            let bbox = [b.min().x, b.min().y, b.max().x, b.max().y].map(|v| (v * 1e5).round() / 1e5);
+            serde_json::json!({"code": a.code, "name": a.name, "kind": crate::model::AllianceKind::of(&a.code),
+                "colour": colours.get(i), "edition": alliance_edition.map(|e| &e.spec.edition),
+                "bbox": bbox})
+        })
+        .collect();
+    let footprint_edition = edition_of(period.footprint);
+    let footprints: Vec<serde_json::Value> = footprint_edition
+        .map_or(&[][..], |e| &e.areas[..])
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let linked = period.footprint_alliances.as_ref().map_or(&[][..], |l| &l[i][..]);
+            let codes: Vec<&str> = linked
+                .iter()
+                .filter_map(|&a| alliance_areas.get(a as usize).map(|a| a.code.as_str()))
+                .collect();
+            serde_json::json!({"code": f.code, "name": f.name, "alliances": codes,
+                "kind": footprint_edition.and_then(|e| e.spec.area_kind.as_deref()),
+                "edition": footprint_edition.map(|e| &e.spec.edition)})
+        })
+        .collect();
     let doc = serde_json::json!({
+        "alliances": alliances,
+        "footprints": footprints,
         "tilejson": "3.0.0",
         "name": format!("alliance-map {}", editions.join(" ")),
         "description": format!("NHS Cancer Alliances, footprints and sub-areas in force from {}", period.from),
