@@ -20,7 +20,10 @@ use serde_json::Value;
 
 fn state() -> &'static AppState {
     static STATE: OnceLock<AppState> = OnceLock::new();
-    STATE.get_or_init(|| AppState::new(Atlas::load(&common::data_dir(), &Options::default()).expect("real data loads")))
+    STATE.get_or_init(|| {
+        let source = alliance_map::model::DataSource::Dir(common::data_dir());
+        AppState::new(Atlas::load(&source, &Options::default()).expect("real data loads"))
+    })
 }
 
 fn router() -> Router {
