@@ -64,13 +64,39 @@ fn serve(binary: &Path, dir: &Path) -> (Server, String) {
     (child, base)
 }
 
-/// The checks of the README's quickstart: the map page, a lookup of 2017 and of 2023, and
-/// postcodes from both sources and from Northern Ireland.
+/// The checks of the README's quickstart: the map page and its tiles and glyphs, a lookup of
+/// 2017 and of 2023, and postcodes from both sources and from Northern Ireland.
 async fn check(base: &str) {
     let c = common::client();
     let page = c.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("maplibre"), "the map page");
+
+    // The map's pieces: its TileJSON, a tile over England with features, and label glyphs.
+    let tilejson: serde_json::Value = c
+        .get(format!("{base}/api/v1/tiles.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        tilejson["tiles"][0].as_str().is_some_and(|t| t.contains("{z}")),
+        "{tilejson}"
+    );
+    let tile = c.get(format!("{base}/api/v1/tiles/6/31/20.mvt")).send().await.unwrap();
+    assert_eq!(tile.status(), 200);
+    assert!(
+        tile.bytes().await.unwrap().len() > 1000,
+        "a tile with the Midlands' areas"
+    );
+    let glyphs = c
+        .get(format!("{base}/api/v1/fonts/DejaVu%20Sans%20Book/0-255.pbf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(glyphs.status(), 200);
 
     let leeds = |date: &str| format!("{base}/api/v1/lookup?lon=-1.5492&lat=53.7997{date}");
     let v: serde_json::Value = c.get(leeds("")).send().await.unwrap().json().await.unwrap();
