@@ -194,7 +194,13 @@ async fn the_page_and_its_assets_are_served() {
     }
     let page = fetch("/", &[]).await.text().await.unwrap();
     assert!(page.contains("Contains OS data © Crown copyright and database right"));
-    assert!(!page.contains("https://"), "the page loads nothing from elsewhere");
+    // Links to licences are fine; nothing the page loads (scripts, styles, images, fonts) may
+    // come from elsewhere.
+    for loads in ["src=\"http", "src='http", "rel=\"stylesheet\" href=\"http", "url(http", "@import"] {
+        assert!(!page.contains(loads), "the page loads nothing from elsewhere ({loads})");
+    }
+    let credited = page.contains("<a href=\"https://www.geonames.org/\">GeoNames</a>");
+    assert!(credited, "the GeoNames credit links its source");
 }
 
 #[tokio::test]
