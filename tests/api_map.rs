@@ -196,7 +196,13 @@ async fn the_page_and_its_assets_are_served() {
     assert!(page.contains("Contains OS data © Crown copyright and database right"));
     // Links to licences are fine; nothing the page loads (scripts, styles, images, fonts) may
     // come from elsewhere.
-    for loads in ["src=\"http", "src='http", "rel=\"stylesheet\" href=\"http", "url(http", "@import"] {
+    for loads in [
+        "src=\"http",
+        "src='http",
+        "rel=\"stylesheet\" href=\"http",
+        "url(http",
+        "@import",
+    ] {
         assert!(!page.contains(loads), "the page loads nothing from elsewhere ({loads})");
     }
     let credited = page.contains("<a href=\"https://www.geonames.org/\">GeoNames</a>");
