@@ -195,14 +195,8 @@ done
 # --- single queries: pgbench (prepared) and wrk, 2 connections each, interleaved -------------
 echo "== single queries, 2 clients, ${duration} s a run"
 lookup_lua=$work/lookup.lua
-cat > "$lookup_lua" <<'LUA'
-math.randomseed(2017)
-request = function()
-  local lon = -6.42 + math.random() * 8.19
-  local lat = 49.86 + math.random() * 5.96
-  return wrk.format("GET", string.format("/api/v1/lookup?lon=%.5f&lat=%.5f", lon, lat))
-end
-LUA
+. scripts/lib.sh
+lookup_script "$lookup_lua" 2017
 pgbench() { "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 2 -j 2 --random-seed=2017 "$@" postgres; }
 pgbench -T 2 -f "$here/single-expert.sql" >/dev/null 2>&1   # warm-up
 wrk -t 2 -c 2 -d 2s -s "$lookup_lua" "http://127.0.0.1:$port" >/dev/null

@@ -26,10 +26,10 @@ postcode_table() {
 }
 
 # Writes a wrk Lua script to $1: single GET lookups at random points in England's bounding box
-# (seeded, so runs are comparable).
+# (seeded by $2, default 42, so runs are comparable).
 lookup_script() {
-  cat > "$1" <<'LUA'
-math.randomseed(42)
+  cat > "$1" <<LUA
+math.randomseed(${2:-42})
 request = function()
   local lon = -6.42 + math.random() * 8.19
   local lat = 49.86 + math.random() * 5.96

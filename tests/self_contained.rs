@@ -73,14 +73,7 @@ async fn check(base: &str) {
     assert!(page.text().await.unwrap().contains("maplibre"), "the map page");
 
     // The map's pieces: its TileJSON, a tile over England with features, and label glyphs.
-    let tilejson: serde_json::Value = c
-        .get(format!("{base}/api/v1/tiles.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, _, tilejson) = common::get_json_from(base, "/api/v1/tiles.json").await;
     assert!(
         tilejson["tiles"][0].as_str().is_some_and(|t| t.contains("{z}")),
         "{tilejson}"
@@ -98,18 +91,11 @@ async fn check(base: &str) {
         .unwrap();
     assert_eq!(glyphs.status(), 200);
 
-    let leeds = |date: &str| format!("{base}/api/v1/lookup?lon=-1.5492&lat=53.7997{date}");
-    let v: serde_json::Value = c.get(leeds("")).send().await.unwrap().json().await.unwrap();
+    let leeds = |date: &str| format!("/api/v1/lookup?lon=-1.5492&lat=53.7997{date}");
+    let (_, _, v) = common::get_json_from(base, &leeds("")).await;
     assert_eq!(v["alliance"]["code"], "E56000003", "{v}");
     assert_eq!(v["as_of"], "2017-04-01");
-    let v: serde_json::Value = c
-        .get(leeds("&date=2023-09-01"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, _, v) = common::get_json_from(base, &leeds("&date=2023-09-01")).await;
     assert_eq!(v["alliance"]["edition"], "CAL23", "{v}");
     assert_eq!(v["footprint"]["kind"], "icb", "{v}");
 
@@ -118,10 +104,9 @@ async fn check(base: &str) {
         ("LS1 1AA", "ONS NSPL May 2025", "England"),
         ("BT1 1AA", "ONS NSPL May 2025", "Northern Ireland"),
     ] {
-        let url = format!("{base}/api/v1/postcodes/{}", postcode.replace(' ', "%20"));
-        let r = c.get(url).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{postcode}");
-        let v: serde_json::Value = r.json().await.unwrap();
+        let path = format!("/api/v1/postcodes/{}", postcode.replace(' ', "%20"));
+        let (status, _, v) = common::get_json_from(base, &path).await;
+        assert_eq!(status, 200, "{postcode}");
         assert_eq!(v["source"], source, "{v}");
         assert_eq!(v["country"], country, "{v}");
         assert_eq!(v["alliance"].is_null(), country != "England", "{v}");

@@ -318,18 +318,11 @@ impl Manifest {
         })
     }
 
-    /// Every file the manifest names, relative to the data directory.
-    pub fn files(&self) -> Vec<&str> {
+    /// The files answers depend on (layers and relation tables, not the map's context),
+    /// relative to the data directory.
+    pub fn area_files(&self) -> Vec<&str> {
         let layers = self.layers.iter().filter_map(|l| l.file.as_deref());
-        let context = [
-            self.context.districts.as_ref().map(|d| d.file.as_str()),
-            self.context.district_labels.as_deref(),
-            self.context.places.as_deref(),
-        ];
-        layers
-            .chain(self.relations.iter().map(|r| r.file.as_str()))
-            .chain(context.into_iter().flatten())
-            .collect()
+        layers.chain(self.relations.iter().map(|r| r.file.as_str())).collect()
     }
 
     /// Internal consistency: unique editions, what each kind needs, relations naming

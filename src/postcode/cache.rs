@@ -59,7 +59,7 @@ pub fn fingerprint(sources: &[SourceFile], data: &Dataset, locators: &[Locator])
     );
     let mut inputs: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
     match &data.source {
-        DataSource::Dir(dir) => inputs.extend(data.manifest.files().into_iter().map(|f| dir.join(f))),
+        DataSource::Dir(dir) => inputs.extend(data.manifest.area_files().into_iter().map(|f| dir.join(f))),
         DataSource::Packed(pack) => settings += &format!("packed {}\n", pack.digest()),
     }
     fingerprint_of(&settings, &inputs)
