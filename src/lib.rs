@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod pack;
 pub mod postcode;
+pub mod priority;
 pub mod server;
 pub mod spatial;
 pub mod tiles;

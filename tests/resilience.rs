@@ -524,3 +524,185 @@ async fn at_the_cap_a_silent_connection_makes_room_for_a_new_client() {
         "{m}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streamed annotation (`POST /api/v1/annotate`): no body size limit, but paced uploads, a
+// budget of streams, and slots freed when a stream stalls or its client goes away.
+
+const ANNOTATE: &str = "/api/v1/annotate?lon_column=lon&lat_column=lat";
+
+/// The head of a chunked CSV upload to the annotate endpoint, with its first chunk.
+fn annotate_head(first: &str) -> Vec<u8> {
+    let mut head =
+        format!("POST {ANNOTATE} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .into_bytes();
+    head.extend(chunk(first));
+    head
+}
+
+fn chunk(text: &str) -> Vec<u8> {
+    format!("{:x}\r\n{text}\r\n", text.len()).into_bytes()
+}
+
+/// Rows of points in Leeds, `n` of them.
+fn rows(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{},53.8\n", -1.55 + (i % 100) as f64 * 0.001))
+        .collect()
+}
+
+/// Reads a response head (up to the blank line) from `s`.
+async fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut byte)).await {
+            Ok(Ok(1)) => head.push(byte[0]),
+            other => panic!("no response head: {other:?} after {:?}", String::from_utf8_lossy(&head)),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Annotates a few rows through reqwest until it gets a 200 (a freed slot may take a moment
+/// to come back); the status of the last try.
+async fn annotate_once(base: &str, within: Duration) -> u16 {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = client()
+            .post(format!("{base}{ANNOTATE}"))
+            .header("content-type", "text/csv")
+            .body(format!("lon,lat\n{}", rows(3)))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        if status == 200 || Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_annotate_upload_is_cut_off_and_its_slot_freed() {
+    let server = start(
+        Limits {
+            stream_concurrency: 1,
+            ..limits()
+        },
+        None,
+    );
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(&annotate_head(&format!("lon,lat\n{}", rows(10))))
+        .await
+        .unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // The client now stalls: the answer must be cut off (no final chunk), not completed.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(8), s.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the stalled stream is still open after 8 s");
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.contains("matched"),
+        "the rows before the stall are answered: {rest}"
+    );
+    assert!(
+        !rest.ends_with("0\r\n\r\n"),
+        "a cut-off answer must not look complete: {rest}"
+    );
+    assert_eq!(annotate_once(&server.base(), Duration::from_secs(5)).await, 200);
+}
+
+#[tokio::test]
+async fn an_annotate_client_that_goes_away_frees_its_slot_and_the_worker() {
+    let server = start(
+        Limits {
+            stream_concurrency: 1,
+            body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            ..limits()
+        },
+        None,
+    );
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(&annotate_head("lon,lat\n")).await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    // Enough rows to fill every buffer on the way back while nobody reads, then vanish.
+    let batch = chunk(&rows(20_000));
+    for _ in 0..10 {
+        if tokio::time::timeout(Duration::from_secs(2), s.write_all(&batch))
+            .await
+            .is_err()
+        {
+            break; // the server stopped reading: its answer is backed up, as expected
+        }
+    }
+    drop(s);
+    // The slot (1) comes back well before any of the 30 s timeouts.
+    assert_eq!(annotate_once(&server.base(), Duration::from_secs(10)).await, 200);
+}
+
+#[tokio::test]
+async fn annotate_streams_over_their_budget_are_shed_and_single_lookups_go_on() {
+    let server = start(
+        Limits {
+            stream_concurrency: 1,
+            body_timeout: Duration::from_secs(10),
+            ..limits()
+        },
+        None,
+    );
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(&annotate_head("lon,lat\n")).await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    let r = client()
+        .post(format!("{}{ANNOTATE}", server.base()))
+        .header("content-type", "text/csv")
+        .body("lon,lat\n-1.5,53.8\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let lookup = client()
+        .get(format!("{}/api/v1/lookup?lon=-1.5&lat=53.8", server.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lookup.status(), 200, "single lookups have their own budget");
+    drop(s);
+}
+
+#[tokio::test]
+async fn a_large_annotate_upload_streams_both_ways_through_the_real_server() {
+    let server = start(limits(), None);
+    let n = 300_000;
+    let body = format!(
+        "id,lon,lat\n{}",
+        (0..n).map(|i| format!("{i},-1.5,53.8\n")).collect::<String>()
+    );
+    let r = client()
+        .post(format!(
+            "{}{}",
+            server.base(),
+            "/api/v1/annotate?lon_column=lon&lat_column=lat&date=latest"
+        ))
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), n + 1);
+    assert!(
+        lines[1].starts_with("0,-1.5,53.8,E56") && lines[1].ends_with(",matched"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[n].starts_with(&format!("{},", n - 1)));
+}

@@ -5,6 +5,7 @@
 //! Handlers only read the current [`Atlas`]; the protection stack, the listeners and the
 //! admin endpoints are the server's (`crate::server`).
 
+pub mod annotate;
 pub mod areas;
 pub mod body;
 pub mod boundaries;
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod lookup;
 pub mod openapi;
 pub mod ops;
+pub mod pipe;
 pub mod postcodes;
 pub mod query;
 pub mod tiles;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::atlas::Atlas;
@@ -75,6 +77,11 @@ impl AppState {
 
     /// The data generation to answer this request from. Requests in flight keep the one they
     /// hold across a swap.
+    /// The current generation, owned: for work that outlives the request's handler.
+    pub fn atlas_full(&self) -> Arc<Atlas> {
+        self.current.load_full()
+    }
+
     #[inline]
     pub fn atlas(&self) -> arc_swap::Guard<Arc<Atlas>> {
         self.current.load()
@@ -116,6 +123,10 @@ fn warm_up(atlas: Arc<Atlas>) {
     });
 }
 
+/// Routes whose POST bodies stream into their handler as they arrive (no body size limit;
+/// the protection stack paces them instead of reading them first).
+pub const STREAMING_ROUTES: &[&str] = &["/api/v1/annotate"];
+
 /// The routes table. Everything the public port answers is listed here.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -153,6 +164,7 @@ pub fn app(state: AppState) -> Router {
             get(postcodes::postcode_timeline),
         )
         .route("/api/v1/outcodes/{outcode}", get(postcodes::get_outcode))
+        .route("/api/v1/annotate", post(annotate::annotate))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

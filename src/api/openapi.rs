@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::query::{NoParams, Query};
-use super::{areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, tiles, web, AppState};
+use super::{annotate, areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, tiles, web, AppState};
 use crate::model::Manifest;
 
 #[derive(OpenApi)]
@@ -36,6 +36,7 @@ use crate::model::Manifest;
         postcodes::post_postcodes,
         postcodes::nearby_postcodes,
         postcodes::get_outcode,
+        annotate::annotate,
         boundaries::boundaries,
         tiles::tilejson,
         tiles::tile,

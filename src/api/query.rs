@@ -158,6 +158,15 @@ impl<'de> de::Deserializer<'de> for Text<'_> {
         visitor.visit_some(self)
     }
 
+    /// A flag: `true` or `false`, nothing else (so `timeline=yes` is refused, not guessed).
+    fn deserialize_bool<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, QueryError> {
+        match self.0.as_ref() {
+            "true" => visitor.visit_bool(true),
+            "false" => visitor.visit_bool(false),
+            other => Err(QueryError::Value(format!("must be true or false, got {other:?}"))),
+        }
+    }
+
     fn deserialize_enum<V: de::Visitor<'de>>(
         self,
         name: &'static str,
@@ -169,7 +178,7 @@ impl<'de> de::Deserializer<'de> for Text<'_> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }

@@ -1,13 +1,17 @@
-//! `alliance-map annotate`: a CSV with area columns appended (2017's alliance and STP, a
+//! `alliance-map annotate`: a table with area columns appended (2017's alliance and STP, a
 //! date's areas with `--date`, every period's with `--timeline`), by its postcode column or
-//! by its longitude and latitude columns; unmatched rows reported on stderr.
+//! by its longitude and latitude columns; unmatched rows reported on stderr. CSV, NDJSON or
+//! Parquet, by the files' extensions or `--input-format`/`--output-format`: CSV or Parquet in,
+//! CSV or Parquet out; NDJSON in, NDJSON out.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{load, postcode_index, DataArgs, Failure, PostcodeArgs};
-use crate::annotate::{self, AnnotateError, By, Columns, Unmatched};
+use crate::annotate::ndjson::NdjsonAnnotator;
+use crate::annotate::{self, AnnotateError, AnnotateStats, By, Columns, Unmatched};
 use crate::atlas::Atlas;
 
 #[derive(Args, Debug)]
@@ -27,13 +31,40 @@ pub struct AnnotateArgs {
     /// column suffixed with the period's start date.
     #[arg(long)]
     pub timeline: bool,
-    /// Output CSV (default: standard output).
+    /// Output file (default: standard output).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The input's format (default: by its extension — `.parquet`, `.ndjson`/`.jsonl` — else CSV).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// The output's format (default: by the output's extension, else the input's).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<Format>,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
     pub postcodes: PostcodeArgs,
+}
+
+/// A table format.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+    Parquet,
+}
+
+impl Format {
+    /// The format a file's extension names, if any.
+    fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            _ => None,
+        }
+    }
 }
 
 /// Unmatched rows shown one by one before the rest are only counted.
@@ -95,15 +126,36 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
             }
         });
     }
-    annotate_csv(&atlas, &args.input, by, &columns, args.output.as_deref())
+    let input_format = args
+        .input_format
+        .or_else(|| Format::of(&args.input))
+        .unwrap_or(Format::Csv);
+    let output_format = args
+        .output_format
+        .or_else(|| args.output.as_deref().and_then(Format::of))
+        .unwrap_or(input_format);
+    annotate_file(
+        &atlas,
+        (&args.input, input_format),
+        by,
+        &columns,
+        (args.output.as_deref(), output_format),
+    )
 }
 
-fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: Option<&Path>) -> Result<(), Failure> {
-    let reader =
+/// Writes the table to `out` (a temporary file renamed over it, or standard output).
+type Produce<'a> = Box<dyn FnOnce(&mut (dyn std::io::Write + Send)) -> Result<AnnotateStats, AnnotateError> + 'a>;
+
+fn annotate_file(
+    atlas: &Atlas,
+    (input, input_format): (&Path, Format),
+    by: By,
+    columns: &Columns,
+    (output, output_format): (Option<&Path>, Format),
+) -> Result<(), Failure> {
+    let file =
         std::fs::File::open(input).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", input.display())))?;
-    // The header and the columns are checked before any output exists.
-    let annotator = annotate::Annotator::open(std::io::BufReader::with_capacity(1 << 16, reader), by, &atlas.data)
-        .map_err(|e| input_failure(input, e))?;
+    let buffered = std::io::BufReader::with_capacity(1 << 16, file);
     let mut reported = 0u64;
     let report = |line: u64, value: &str, why: Unmatched| {
         reported += 1;
@@ -117,15 +169,56 @@ fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: 
             eprintln!("line {line}: {value:?}: {why}");
         }
     };
+    // The input's header (or first object, or schema) and columns are checked before any
+    // output exists.
+    let produce: Produce = match (input_format, output_format) {
+        (Format::Csv, Format::Csv) => {
+            let annotator =
+                annotate::Annotator::open(buffered, by, &atlas.data).map_err(|e| input_failure(input, e))?;
+            Box::new(move |out| annotator.write_to(out, columns, report))
+        }
+        (Format::Ndjson, Format::Ndjson) => {
+            let annotator = NdjsonAnnotator::open(buffered, by, &atlas.data, columns.clone())
+                .map_err(|e| input_failure(input, e))?;
+            Box::new(move |out| annotator.write_to(out, report))
+        }
+        #[cfg(feature = "parquet")]
+        (Format::Csv | Format::Parquet, Format::Csv | Format::Parquet) => {
+            use annotate::columnar::{Sink, Source};
+            let source = match input_format {
+                Format::Parquet => Source::Parquet(buffered.into_inner()),
+                _ => Source::Csv(buffered),
+            };
+            let parquet_out = output_format == Format::Parquet;
+            Box::new(move |out| {
+                let sink = if parquet_out {
+                    Sink::Parquet(out)
+                } else {
+                    Sink::Csv(out)
+                };
+                annotate::columnar::annotate(source, sink, by, &atlas.data, columns, report)
+            })
+        }
+        (i, o) => {
+            return Err(Failure::Usage(format!(
+                "cannot annotate {i:?} into {o:?}: CSV and Parquet convert into each other, NDJSON stays NDJSON{}",
+                if cfg!(feature = "parquet") {
+                    ""
+                } else {
+                    " (this build has no Parquet support)"
+                }
+            )))
+        }
+    };
     let stats = match output {
-        None => annotator
-            .write_to(
-                std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
-                columns,
-                report,
-            )
-            .map_err(|e| annotate_failure(input, Path::new("standard output"), e))?,
-        Some(out) => write_output(input, out, annotator, columns, report)?,
+        None => {
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            let failed = |e| annotate_failure(input, Path::new("standard output"), e);
+            let stats = produce(&mut stdout).map_err(failed)?;
+            stdout.flush().map_err(|e| failed(AnnotateError::Output(e)))?;
+            stats
+        }
+        Some(out) => write_output(input, out, produce)?,
     };
     if reported > SHOWN {
         eprintln!("… and {} more unmatched rows", reported - SHOWN);
@@ -147,13 +240,7 @@ fn annotate_csv(atlas: &Atlas, input: &Path, by: By, columns: &Columns, output: 
 /// complete: a failure (bad input halfway, a full disk) leaves an existing `out` as it was
 /// and no partial file behind. `out` may not be the input. A special file (`/dev/stdout`, a
 /// FIFO) is written in place: it cannot be replaced by a rename.
-fn write_output<R: std::io::Read>(
-    input: &Path,
-    out: &Path,
-    annotator: annotate::Annotator<'_, R>,
-    columns: &Columns,
-    report: impl FnMut(u64, &str, Unmatched),
-) -> Result<annotate::AnnotateStats, Failure> {
+fn write_output(input: &Path, out: &Path, produce: Produce) -> Result<AnnotateStats, Failure> {
     if same_file(input, out) {
         return Err(Failure::Usage(format!(
             "{}: the output is the input; refusing to overwrite it (give another -o)",
@@ -167,8 +254,7 @@ fn write_output<R: std::io::Read>(
             .write(true)
             .open(out)
             .map_err(create_failed)?;
-        return annotator
-            .write_to(std::io::BufWriter::with_capacity(1 << 16, file), columns, report)
+        return produce(&mut std::io::BufWriter::with_capacity(1 << 16, file))
             .map_err(|e| annotate_failure(input, out, e));
     }
     let dir = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -181,9 +267,11 @@ fn write_output<R: std::io::Read>(
         .tempfile_in(dir)
         .map_err(create_failed)?;
     let file = tmp.reopen().map_err(create_failed)?;
-    let stats = annotator
-        .write_to(std::io::BufWriter::with_capacity(1 << 16, file), columns, report)
-        .map_err(|e| annotate_failure(input, out, e))?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, file);
+    let stats = produce(&mut buffered).map_err(|e| annotate_failure(input, out, e))?;
+    buffered
+        .flush()
+        .map_err(|e| annotate_failure(input, out, AnnotateError::Output(e)))?;
     let written = |e: std::io::Error| Failure::Output(format!("{}: {e}", out.display()));
     tmp.as_file().sync_all().map_err(written)?;
     tmp.persist(out).map_err(|e| written(e.error))?;

@@ -49,6 +49,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 
+use super::paced::{Holding, PacedBody};
 use crate::api::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -59,6 +60,10 @@ struct Shared {
     permits: Arc<Semaphore>,
     /// Bulk requests' budget.
     bulk_permits: Arc<Semaphore>,
+    /// Streamed requests' budget.
+    stream_permits: Arc<Semaphore>,
+    /// Route templates whose POST bodies are streamed to the handler, not read first.
+    streaming_routes: &'static [&'static str],
     bulk: tokio::runtime::Handle,
     handler_timeout: Duration,
     body_timeout: Duration,
@@ -84,6 +89,12 @@ pub struct GuardConfig {
     pub bulk_concurrency: usize,
     /// Threads of the bulk pool (the pool is the process's; the first guard sizes it).
     pub bulk_threads: usize,
+    /// Streamed requests (POST to `streaming_routes`) at once, from the handler's start to
+    /// the answer's last byte.
+    pub stream_concurrency: usize,
+    /// Route templates whose POST bodies are streamed to the handler instead of read whole:
+    /// they get no body size limit, but the same pacing ([`super::paced::PacedBody`]).
+    pub streaming_routes: &'static [&'static str],
     pub handler_timeout: Duration,
     /// Longest pause between body chunks, and the grace before `min_body_rate` applies.
     pub body_timeout: Duration,
@@ -106,6 +117,8 @@ impl GuardLayer {
                 metrics: config.metrics,
                 permits: Arc::new(Semaphore::new(config.concurrency.min(Semaphore::MAX_PERMITS))),
                 bulk_permits: Arc::new(Semaphore::new(config.bulk_concurrency.min(Semaphore::MAX_PERMITS))),
+                stream_permits: Arc::new(Semaphore::new(config.stream_concurrency.min(Semaphore::MAX_PERMITS))),
+                streaming_routes: config.streaming_routes,
                 bulk: bulk_runtime(config.bulk_threads),
                 handler_timeout: config.handler_timeout,
                 body_timeout: config.body_timeout,
@@ -164,11 +177,29 @@ where
             return done(answer);
         }
         use http_body::Body as _;
-        let class = if request.method() == Method::POST {
-            Class::Bulk
-        } else {
+        let class = if request.method() != Method::POST {
             Class::Single
+        } else if route
+            .as_ref()
+            .is_some_and(|r| shared.streaming_routes.contains(&r.as_str()))
+        {
+            Class::Stream
+        } else {
+            Class::Bulk
         };
+        if class == Class::Stream {
+            let version = request.version();
+            let Ok(permit) = shared.stream_permits.clone().try_acquire_owned() else {
+                return done(closing(shed(&shared, class), version));
+            };
+            let fut = Box::pin(streamed(shared.clone(), self.inner.clone(), request, permit));
+            return GuardFuture {
+                state: State::Boxed { fut },
+                shared,
+                route,
+                started,
+            };
+        }
         if class == Class::Single && request.body().is_end_stream() {
             // The fast path: no body to read, the handler runs here.
             let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
@@ -220,24 +251,16 @@ where
     }
 }
 
-/// The bulk pool's scheduling priority (`nice`; a request thread's is 0). Read from
-/// `ALLIANCE_MAP_BULK_NICE` for measurements.
-fn bulk_nice() -> i32 {
-    std::env::var("ALLIANCE_MAP_BULK_NICE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_BULK_NICE)
-}
-const DEFAULT_BULK_NICE: i32 = 5;
-
 /// How long a bulk request over its budget waits for its 503.
 pub const BULK_SHED_DELAY: Duration = Duration::from_millis(100);
 
-/// The two request classes, each with its own budget.
+/// The request classes, each with its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Single,
     Bulk,
+    /// A POST to a streaming route: its body goes to the handler as it arrives.
+    Stream,
 }
 
 impl Class {
@@ -245,6 +268,7 @@ impl Class {
         match self {
             Class::Single => "single",
             Class::Bulk => "bulk",
+            Class::Stream => "stream",
         }
     }
 }
@@ -254,6 +278,7 @@ impl Shared {
         match class {
             Class::Single => &self.permits,
             Class::Bulk => &self.bulk_permits,
+            Class::Stream => &self.stream_permits,
         }
     }
 }
@@ -300,7 +325,8 @@ where
     use tower::ServiceExt;
     let deadline = tokio::time::Instant::now() + shared.handler_timeout;
     match class {
-        Class::Single => {
+        // (A streamed request never reaches here: `streamed` runs it.)
+        Class::Single | Class::Stream => {
             let handled = tokio::time::timeout_at(deadline, inner.oneshot(request)).await;
             drop(permit);
             match handled {
@@ -333,6 +359,34 @@ where
                 }
             }
         }
+    }
+}
+
+/// A streamed request: its body paced ([`PacedBody`]) instead of read first, the handler
+/// within the handler timeout (it answers once it has checked the start of the input), and
+/// the permit kept by the answer's body until its last byte is sent or the client goes.
+async fn streamed<S>(shared: Arc<Shared>, inner: S, request: Request<Body>, permit: OwnedSemaphorePermit) -> Response
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let version = request.version();
+    let request = request.map(|body| Body::new(PacedBody::new(body, shared.body_timeout, shared.min_body_rate)));
+    use tower::ServiceExt;
+    let deadline = tokio::time::Instant::now() + shared.handler_timeout;
+    match tokio::time::timeout_at(deadline, inner.oneshot(request)).await {
+        Ok(Ok(response)) => {
+            let unread = !response.status().is_success();
+            let response = response.map(|body| Body::new(Holding::new(body, permit)));
+            // A refusal (a bad header, say) leaves the rest of the upload unread.
+            if unread {
+                closing(response, version)
+            } else {
+                response
+            }
+        }
+        Ok(Err(never)) => match never {},
+        Err(_) => closing(timed_out(&shared, Class::Stream), version),
     }
 }
 
@@ -396,20 +450,12 @@ async fn read_body(shared: &Shared, mut body: Body, declared: Option<u64>) -> Re
 pub fn bulk_runtime(threads: usize) -> tokio::runtime::Handle {
     static BULK: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
     let runtime = BULK.get_or_init(|| {
-        let nice = bulk_nice();
+        let nice = crate::priority::bulk_nice();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("bulk")
             .enable_all()
-            .on_thread_start(move || {
-                #[cfg(target_os = "linux")]
-                // SAFETY: setpriority takes plain integers; on Linux `who = 0` is this thread.
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-                }
-                #[cfg(not(target_os = "linux"))]
-                let _ = nice; // per-thread priorities are a Linux feature
-            })
+            .on_thread_start(move || crate::priority::lower_this_thread(nice))
             .build()
             .map_err(
                 |e| tracing::error!(error = %e, "cannot start the bulk pool; bulk requests run on the request threads"),
@@ -621,6 +667,8 @@ mod tests {
             concurrency,
             bulk_concurrency: concurrency,
             bulk_threads: 1,
+            stream_concurrency: concurrency,
+            streaming_routes: &["/stream"],
             handler_timeout: Duration::from_millis(handler_ms),
             body_timeout: Duration::from_millis(100),
             min_body_rate: 1024,

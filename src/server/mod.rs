@@ -6,6 +6,7 @@ pub mod admin;
 pub mod conn;
 pub mod guard;
 pub mod listen;
+pub mod paced;
 pub mod protect;
 pub mod reload;
 mod run;

@@ -36,6 +36,9 @@ pub struct Limits {
     /// Threads running bulk handlers, at a lower scheduling priority than the threads
     /// answering single requests.
     pub bulk_threads: usize,
+    /// Streamed annotations (`POST /api/v1/annotate`) at once, each a worker thread at the
+    /// bulk pool's priority, from the request to the answer's last byte; more are shed with 503.
+    pub stream_concurrency: usize,
     /// Longest a handler may take.
     pub handler_timeout: Duration,
     /// Longest a request body may pause between chunks, and the grace before
@@ -63,6 +66,7 @@ impl Default for Limits {
             concurrency: 512,
             bulk_concurrency: 256,
             bulk_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            stream_concurrency: 8,
             handler_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             min_body_rate: 4096,
@@ -96,6 +100,8 @@ pub fn protect(router: Router, metrics: Arc<Metrics>, limits: &Limits, csp: &str
         concurrency: limits.concurrency,
         bulk_concurrency: limits.bulk_concurrency,
         bulk_threads: limits.bulk_threads,
+        stream_concurrency: limits.stream_concurrency,
+        streaming_routes: crate::api::STREAMING_ROUTES,
         handler_timeout: limits.handler_timeout,
         body_timeout: limits.body_timeout,
         min_body_rate: limits.min_body_rate,
