@@ -604,10 +604,8 @@ async fn a_stalled_annotate_upload_is_cut_off_and_its_slot_freed() {
     let read = tokio::time::timeout(Duration::from_secs(8), s.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "the stalled stream is still open after 8 s");
     let rest = String::from_utf8_lossy(&rest);
-    assert!(
-        rest.contains("matched"),
-        "the rows before the stall are answered: {rest}"
-    );
+    // (What was answered before the stall may or may not reach the client: the connection is
+    // reset once the input breaks, and hyper drops what it had not yet written.)
     assert!(
         !rest.ends_with("0\r\n\r\n"),
         "a cut-off answer must not look complete: {rest}"
