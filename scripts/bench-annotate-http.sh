@@ -32,7 +32,7 @@ echo "inputs: $rows rows each; postcodes $(du -h "$work/pc.csv" | cut -f1), poin
 
 rss() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' "/proc/$pid/status"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-ms_now() { date +%s%N | awk '{ print int($1 / 1000000) }'; }
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
 run_http() { # $1 input, $2 query; prints ms
   local start end
