@@ -3,7 +3,7 @@
 # server with its embedded data: rows/s for ROWS (default 1,000,000) real postcodes and for
 # ROWS random points in England's bounding box (3 runs each, medians printed), then a
 # BIG_ROWS (default 10,000,000) postcode stream piped through curl without ever being held
-# in a file, with the server's RSS before and its peak (VmHWM) after. The same CSV through
+# in a file, with the server's RSS sampled through it. The same CSV through
 # the CLI (`annotate`, process start included) is timed beside it for the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,14 +13,9 @@ port=${PORT:-18480}
 data=${ALLIANCE_MAP_DATA:-../shared/data}
 work=$(mktemp -d)
 bin=${CARGO_TARGET_DIR:-target}/release/alliance-map
-cargo build --release --quiet
-RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-  kill -0 "$pid" 2>/dev/null || { echo "server exited" >&2; exit 1; }
-  sleep 0.1
-done
+# shellcheck source=lib.sh
+source scripts/lib.sh
+EMBEDDED=1 start_server
 sleep 3 # let the background warm-up (grids, tiles) finish
 
 echo 'id,"site name",postcode' > "$work/pc.csv"
@@ -76,7 +71,8 @@ before=$(rss VmRSS)
 sampler=$!
 start=$(ms_now)
 lines=$( { echo 'id,"site name",postcode'; reps=$(( (big + rows - 1) / rows ));
-  for _ in $(seq "$reps"); do tail -n +2 "$work/pc.csv"; done | head -n "$big"; } |
+  # (head closes the pipe once it has BIG_ROWS: the loop's SIGPIPE is expected)
+  { for _ in $(seq "$reps"); do tail -n +2 "$work/pc.csv"; done || true; } | head -n "$big"; } |
   curl -fsS -X POST -H 'Content-Type: text/csv' -H 'Transfer-Encoding: chunked' -T - \
     "http://127.0.0.1:$port/api/v1/annotate?postcode_column=postcode" | wc -l)
 end=$(ms_now)

@@ -2,12 +2,15 @@
 # Source it after `cd` to the repository root; set `port` and `data` first.
 
 # Builds release, starts the server in the background (pid in $pid; admin listener on
-# port+1; boundaries only with NO_POSTCODES=1; LAUNCH prefixes the command, e.g. taskset), waits for /healthz and arranges for it to stop
+# port+1; boundaries only with NO_POSTCODES=1; the embedded data instead of $data with
+# EMBEDDED=1; LAUNCH prefixes the command, e.g. taskset), waits for /healthz and arranges for it to stop
 # (and $work to be removed) on exit.
 start_server() {
   cargo build --release --quiet
+  local data_args=(--data "$data")
+  if [ -n "${EMBEDDED:-}" ]; then data_args=(); fi
   RUST_LOG=warn ${LAUNCH:-} "${CARGO_TARGET_DIR:-target}/release/alliance-map" serve --addr "127.0.0.1:$port" \
-    --admin-addr "127.0.0.1:$((port + 1))" --data "$data" ${NO_POSTCODES:+--no-postcodes} &
+    --admin-addr "127.0.0.1:$((port + 1))" "${data_args[@]}" ${NO_POSTCODES:+--no-postcodes} &
   pid=$!
   trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
   until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
