@@ -41,8 +41,6 @@ MATCH_VALUES = ("contains", "nearest", "outside", "malformed", "not_found", "mis
 
 Date = Union[None, str, _dt.date]
 
-# String arrays the extension reads as they are.
-_TEXT_TYPES = (pa.string(), pa.large_string(), pa.string_view())
 
 
 def _date_text(date: Date) -> Optional[str]:
@@ -62,11 +60,11 @@ def _date_text(date: Date) -> Optional[str]:
     )
 
 
-def _array(values: Any, name: str, type_: pa.DataType, accepted: tuple = ()) -> pa.Array:
+def _array(values: Any, name: str, type_: pa.DataType, accepts) -> pa.Array:
     """``values`` (a pyarrow Array or ChunkedArray, a numpy array, a pandas Series or any
-    sequence) as one pyarrow Array of ``type_``, without a copy where the input already is one
-    (a contiguous float64 numpy array is handed over as is). Arrays of a type in ``accepted``
-    are passed on uncast."""
+    sequence) as one pyarrow Array the extension reads: one whose type ``accepts(type)`` passes
+    as is, anything else converted to ``type_`` (a contiguous float64 numpy array is handed
+    over without a copy)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if isinstance(values, pa.Array):
@@ -81,12 +79,30 @@ def _array(values: Any, name: str, type_: pa.DataType, accepted: tuple = ()) -> 
             array = pa.array(values, type=type_, from_pandas=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
             raise TypeError(f"{name}: cannot be read as {type_}: {e}") from None
-    if array.type != type_ and array.type not in accepted:
-        try:
-            array = array.cast(type_)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-            raise TypeError(f"{name}: an Arrow array of {array.type} cannot be read as {type_}: {e}") from None
-    return array
+    if accepts(array.type):
+        return array
+    # Other numbers are widened to float64; dictionary-encoded text is decoded; nothing else
+    # is converted (Arrow would turn numbers into postcodes or parse text as numbers).
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_null(kind) or (
+        (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
+        if type_ == pa.float64()
+        else accepts(kind)
+    ):
+        return array.cast(type_)
+    raise TypeError(f"{name} must be {'numbers' if type_ == pa.float64() else 'strings'}, got an array of {array.type}")
+
+
+def _is_float64(t: pa.DataType) -> bool:
+    return t == pa.float64()
+
+
+# pyarrow before 16 has no string views.
+_is_string_view = getattr(pa.types, "is_string_view", lambda t: False)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t)
 
 
 def _table(batch: pa.RecordBatch) -> pa.Table:
@@ -108,8 +124,8 @@ def lookup_points(lon: Any, lat: Any, date: Date = None) -> pa.Table:
     and a null one ``missing``: bad rows never raise.
     """
     when = _date_text(date)
-    lon_array = _array(lon, "lon", pa.float64())
-    lat_array = _array(lat, "lat", pa.float64())
+    lon_array = _array(lon, "lon", pa.float64(), _is_float64)
+    lat_array = _array(lat, "lat", pa.float64(), _is_float64)
     return _table(_native.lookup_points(lon_array, lat_array, when))
 
 
@@ -123,7 +139,7 @@ def lookup_postcodes(postcodes: Any, date: Date = None) -> pa.Table:
     is not a postcode, ``not_found`` for one the index does not hold and ``missing`` for null.
     """
     when = _date_text(date)
-    array = _array(postcodes, "postcodes", pa.string(), _TEXT_TYPES)
+    array = _array(postcodes, "postcodes", pa.string(), _is_text)
     return _table(_native.lookup_postcodes(array, when))
 
 
