@@ -36,7 +36,7 @@ if [ "$(cat "$venv/.alliance_map" 2>/dev/null)" != "$src_hash" ] ||
   started=$(date +%s)
   # The build's own target directory, whatever the caller's environment says; maturin from
   # the venv (no isolated build environment to download each time).
-  CARGO_TARGET_DIR="$root/python/target" pip install --no-build-isolation --force-reinstall --no-deps ./python
+  PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$root/python/target" pip install --no-build-isolation --force-reinstall --no-deps ./python
   echo "$src_hash" > "$venv/.alliance_map"
   echo "python-env: built in $(( $(date +%s) - started )) s" >&2
 fi

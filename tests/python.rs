@@ -32,7 +32,10 @@ fn python() -> &'static PathBuf {
             output.status.success(),
             "scripts/python-env.sh failed (python3 with venv needed; scripts/ci-python-deps.sh installs it):\n{stderr}"
         );
-        println!("{stderr}python environment ready in {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "{stderr}python environment ready in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()).join("bin/python")
     })
 }
