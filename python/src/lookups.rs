@@ -17,7 +17,7 @@ use crate::state::{self, GRID_THRESHOLD};
 use crate::table::{Answers, Match};
 
 /// Every point's areas as of `when`.
-pub fn points(atlas: &Atlas, lon: ArrayData, lat: ArrayData, when: &When) -> PyResult<RecordBatch> {
+pub fn points(atlas: &'static Atlas, lon: ArrayData, lat: ArrayData, when: &When) -> PyResult<RecordBatch> {
     let lon = float64(lon, "lon")?;
     let lat = float64(lat, "lat")?;
     if lon.len() != lat.len() {
@@ -28,16 +28,18 @@ pub fn points(atlas: &Atlas, lon: ArrayData, lat: ArrayData, when: &When) -> PyR
         )));
     }
     let locator = &atlas.locators[when.period];
-    if lon.len() >= GRID_THRESHOLD {
-        locator.grid();
-    }
+    let grid = (lon.len() >= GRID_THRESHOLD).then(|| state::grid(atlas, when.period));
+    let locate = |x: f64, y: f64| match grid.and_then(|g| g.get(x, y)) {
+        Some(hit) => *hit,
+        None => locator.locate(x, y),
+    };
     let mut answers = Answers::new(&atlas.data, when.period, lon.len())?;
     let any_null = lon.null_count() > 0 || lat.null_count() > 0;
     for (i, (&x, &y)) in lon.values().iter().zip(lat.values().iter()).enumerate() {
         if any_null && (lon.is_null(i) || lat.is_null(i)) {
             answers.push_unanswered(Match::Missing);
         } else if coordinates::is_valid(x, y) {
-            answers.push(&locator.locate(x, y));
+            answers.push(&locate(x, y));
         } else {
             answers.push_unanswered(Match::Malformed);
         }
