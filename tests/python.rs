@@ -45,13 +45,17 @@ fn pytest(tests: &[&str]) {
     let python = python();
     let base = common::server_with_postcodes();
     let started = std::time::Instant::now();
-    let output = Command::new(python)
-        .args(["-m", "pytest", "-q", "-rs", "-s", "-p", "no:cacheprovider"])
+    // The venv's pytest script, not `python -m pytest`: that would put the working directory
+    // on the path, and `alliance_map` would be the uncompiled sources in it.
+    let output = Command::new(python.with_file_name("pytest"))
+        .args(["-q", "-rs", "-s", "-p", "no:cacheprovider"])
         .args(tests)
         .env("ALLIANCE_MAP_URL", base)
-        .current_dir(root().join("python"))
+        // Not python/: Spark's Python workers put their working directory on the path, and
+        // would import the uncompiled `python/alliance_map` from there.
+        .current_dir(root().join("python/tests"))
         .output()
-        .expect("the virtualenv's python runs");
+        .expect("the virtualenv's pytest runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}\npytest took {:.1} s", started.elapsed().as_secs_f64());
@@ -62,7 +66,7 @@ fn pytest(tests: &[&str]) {
 
 #[test]
 fn the_python_package_answers_as_the_http_api() {
-    pytest(&["tests/test_package.py"]);
+    pytest(&["test_package.py"]);
 }
 
 #[test]
@@ -71,5 +75,5 @@ fn spark_annotates_a_million_rows_on_its_executors() {
         Command::new("java").arg("-version").output().is_ok_and(|o| o.status.success()),
         "the Spark test needs a Java runtime (Debian: apt-get install default-jre-headless; scripts/ci-python-deps.sh installs it)"
     );
-    pytest(&["tests/test_spark.py"]);
+    pytest(&["test_spark.py"]);
 }
