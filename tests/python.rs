@@ -8,7 +8,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,7 +41,11 @@ fn python() -> &'static PathBuf {
 }
 
 /// Runs pytest on `tests` with the server's URL; passes if pytest passes with nothing skipped.
+/// One pytest at a time: the Spark test's throughput is measured, and two JVM-and-Python
+/// runs at once would only slow each other on a small machine.
 fn pytest(tests: &[&str]) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let python = python();
     let base = common::server_with_postcodes();
     let started = std::time::Instant::now();
