@@ -24,10 +24,11 @@ if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$req_hash" ]; then
   echo "$req_hash" > "$venv/.requirements"
 fi
 
-# Everything the wheel is built from.
+# Everything the wheel is built from (not the tests, the benchmark or the docs).
 src_hash=$(
-  { git ls-files -z -- python src data build.rs Cargo.toml Cargo.lock 2>/dev/null ||
-      find python src data build.rs Cargo.toml Cargo.lock -type f -not -path 'python/target/*' -print0; } |
+  files=(python/src python/alliance_map python/Cargo.toml python/Cargo.lock python/pyproject.toml
+         src data build.rs Cargo.toml Cargo.lock)
+  { git ls-files -z -- "${files[@]}" 2>/dev/null || find "${files[@]}" -type f -print0; } |
     sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum | cut -d' ' -f1
 )
 if [ "$(cat "$venv/.alliance_map" 2>/dev/null)" != "$src_hash" ] ||

@@ -24,6 +24,7 @@ class Api:
         self.base = base.rstrip("/")
 
     def get(self, path: str, **params):
+        path = urllib.parse.quote(path)
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         return self._send(urllib.request.Request(f"{self.base}{path}?{query}" if query else self.base + path))
 
