@@ -156,6 +156,13 @@ impl Locator {
         })
     }
 
+    /// A grid of `cells` × `cells` cells for this period, built now and not kept: for callers
+    /// that keep their own at another resolution (the Python package's finer grid). Its
+    /// answers are [`Locator::locate_exact`]'s, like the built-in grid's.
+    pub fn build_grid(&self, cells: usize) -> Grid<Located> {
+        self.exact.build_grid(cells)
+    }
+
     /// Whether the grid is built.
     pub fn has_grid(&self) -> bool {
         self.grid.get().is_some()
