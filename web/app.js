@@ -65,7 +65,7 @@
     resultEl.replaceChildren(
       el("h2", { id: "result-error-title" }, title),
       el("p", { id: "search-error", class: "error" }, message),
-      ...(opts.more || []));
+      ...(opts.more || []).flat(3).filter(Boolean));
     $("q").setAttribute("aria-describedby", "search-help search-error");
     if (opts.invalid) $("q").setAttribute("aria-invalid", "true");
     else $("q").removeAttribute("aria-invalid");
@@ -93,7 +93,16 @@
   function reveal() {
     resultEl.focus({ preventScroll: true });
     const phone = window.matchMedia("(max-width: 760px)").matches;
-    resultEl.scrollIntoView({ block: phone ? "start" : "nearest" });
+    const side = $("side");
+    if (!phone) {
+      // On a wide screen the side panel scrolls on its own: bring the answer's top into it.
+      const delta = resultEl.getBoundingClientRect().top - side.getBoundingClientRect().top - 8;
+      if (delta < 0 || delta > side.clientHeight - 80) side.scrollTop += delta;
+    }
+    // Then the window: its top must show (a click on a desktop map with the answer already in
+    // sight moves nothing; on a phone the answer is below the map, so it always scrolls).
+    const top = resultEl.getBoundingClientRect().top;
+    if (phone || top < 0 || top > window.innerHeight - 80) window.scrollBy(0, top - 8);
   }
 
   function announce(message) {
@@ -235,7 +244,11 @@
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Compact (collapsed behind an "i" button) whenever the map is narrow, so the licence text
   // does not cover a phone's map; the footer carries it in full.
-  const attribution = new maplibregl.AttributionControl({ customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") });
+  // On the map, the first two sentences of the licence statement (the source and the OS
+  // copyright line); the footer below the map carries all of it.
+  const licence = $("licence-text").textContent.trim().replace(/\s+/g, " ");
+  const short = (licence.match(/^(.*?\.\s.*?\.)(\s|$)/) || [null, licence])[1];
+  const attribution = new maplibregl.AttributionControl({ customAttribution: short === licence ? licence : `${short} <a href="#licence-text">Full credits</a>.` });
   map.addControl(attribution);
   function collapseAttribution() {
     const c = map.getContainer().querySelector(".maplibregl-ctrl-attrib");
@@ -295,7 +308,7 @@
   window.addEventListener("afterprint", () => { printImage.hidden = true; });
 
   const EMPTY = { type: "FeatureCollection", features: [] };
-  const GEONAMES = $("geonames-credit").innerHTML.trim().replace(/\s+/g, " ");
+  const GEONAMES = 'Place names: <a href="https://www.geonames.org/">GeoNames</a>, <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>';
 
   /// The tile URL templates of a TileJSON, absolute (MapLibre needs them so; braces kept).
   function tileUrls(tj) {
@@ -540,6 +553,12 @@
       : "A Cancer Alliance brings together the hospitals, GPs and other NHS services of an area to find cancers earlier and improve treatment and care.";
   }
 
+  /// An alliance's name for a sentence: "Greater Manchester" (National Cancer Vanguard), not
+  /// "National Cancer Vanguard: Greater Manchester National Cancer Vanguard".
+  function shortName(a) {
+    return a.name.replace(/^National Cancer Vanguard:\s*/, "");
+  }
+
   /// The place an answer is for, in words: "Postcode S40 1LL", "53.23500, -1.42140".
   function placeWords(answer, q) {
     if (answer.postcode) return `Postcode ${answer.postcode}`;
@@ -579,13 +598,13 @@
     const lead = subject.startsWith("Postcode") ? "This postcode is in the " : "This place is in the ";
     return [
       heading,
-      el("h2", { class: "lead" }, lead, el("strong", { id: "result-alliance" }, a.name), ` ${aKind}`),
+      el("h2", { class: "lead" }, lead, el("strong", { id: "result-alliance" }, shortName(a)), ` ${aKind}`),
       el("p", { class: "explain" }, whatItIs(a.kind)),
       district,
       border ? el("p", { class: "note border", id: "result-border" },
         el("strong", {}, "Near a border: "),
         border.distance_m < 1 ? "this place is on the border with the " : `this place is ${metres(border.distance_m)} from the border with the `,
-        el("strong", {}, border.alliance.name), ` ${kindText(border.alliance.kind)}. `,
+        el("strong", {}, shortName(border.alliance)), ` ${kindText(border.alliance.kind)}. `,
         "Boundaries are drawn from mapped lines: so close to one, check a postcode if the exact side matters.") : null,
       answer.match === "nearest" ? el("p", { class: "note" }, `This place is just outside the mapped boundary (${metres(answer.distance_m)}); the nearest area is shown.`) : null,
       el("dl", { class: "areas" },
@@ -693,15 +712,15 @@
     if (!answer.alliance) return `${subject}: outside England's Cancer Alliances${asOf}.`;
     const changes = t ? t.periods.filter((q, i) => i > 0 && (q.alliance && q.alliance.code) !== (t.periods[i - 1].alliance && t.periods[i - 1].alliance.code)).length : 0;
     const district = around && around.district ? ` Local council area: ${around.district.name}.` : "";
-    const border = around && around.border ? ` Near a border: ${metres(around.border.distance_m)} from the ${around.border.alliance.name} ${kindText(around.border.alliance.kind)}.` : "";
+    const border = around && around.border ? ` Near a border: ${metres(around.border.distance_m)} from the ${shortName(around.border.alliance)} ${kindText(around.border.alliance.kind)}.` : "";
     const history = t ? ` Its Cancer Alliance changed ${changes === 0 ? "no times" : changes === 1 ? "once" : changes + " times"} between 2017 and 2024; the timeline follows the answer.` : "";
-    return `${subject} is in the ${answer.alliance.name} ${kindText(answer.alliance.kind)}${asOf}.${district}${border}${history}`;
+    return `${subject} is in the ${shortName(answer.alliance)} ${kindText(answer.alliance.kind)}${asOf}.${district}${border}${history}`;
   }
 
   function showAnswer(subject, answer, t, around, opts) {
     panel(answerBody(subject, answer, around), copyLink(), t ? timelineView(t) : null, detailsOf(answer));
     select(answer.alliance ? answer.alliance.code : null);
-    setTitle(answer.alliance ? `${subject.replace(/^The point /, "")} is in the ${answer.alliance.name} ${kindText(answer.alliance.kind)}` : `${subject.replace(/^The point /, "")}: outside England's Cancer Alliances`);
+    setTitle(answer.alliance ? `${subject.replace(/^The point /, "")} is in the ${shortName(answer.alliance)} ${kindText(answer.alliance.kind)}` : `${subject.replace(/^The point /, "")}: outside England's Cancer Alliances`);
     if (opts.focus) reveal();
     const said = spoken(subject, answer, t, around);
     if (!opts.quiet) announce(said);
@@ -722,17 +741,17 @@
     }
     const details = allianceDetails(code);
     panel(el("p", { class: "codes" }, `Boundaries in force from ${spanText(period.from, period.until)}`),
-      el("h2", { class: "lead" }, el("strong", { id: "result-alliance" }, a.name), ` ${kindText(a.kind)}`),
+      el("h2", { class: "lead" }, el("strong", { id: "result-alliance" }, shortName(a)), ` ${kindText(a.kind)}`),
       el("p", { class: "explain" }, whatItIs(a.kind)),
       el("p", {}, "It is outlined in black on the map. Search for a postcode or click the map to see which alliance a place is in."),
       copyLink(),
       el("details", { id: "result-details" }, el("summary", {}, "Codes, and the alliance's NHS areas"),
         el("p", {}, `${kindText(a.kind)} ${a.code}`), details));
     select(code);
-    setTitle(`${a.name} ${kindText(a.kind)}`);
+    setTitle(`${shortName(a)} ${kindText(a.kind)}`);
     if (opts.fly) map.fitBounds([[a.bbox[0], a.bbox[1]], [a.bbox[2], a.bbox[3]]], { padding: 30, duration: 600 });
     if (opts.focus) reveal();
-    const said = `${a.name} ${kindText(a.kind)}: shown on the map.`;
+    const said = `${shortName(a)} ${kindText(a.kind)}: shown on the map.`;
     if (!opts.quiet) announce(said);
     return said;
   }
@@ -935,7 +954,8 @@
       b.addEventListener("keydown", (e) => {
         const items = visibleItems();
         const i = items.indexOf(b);
-        if (e.key === "ArrowDown" && i < items.length - 1) { items[i + 1].focus(); e.preventDefault(); }
+        // At the ends too the arrows are the list's (not a scroll of the panel).
+        if (e.key === "ArrowDown") { if (i < items.length - 1) items[i + 1].focus(); e.preventDefault(); }
         if (e.key === "ArrowUp") { (i > 0 ? items[i - 1] : filterEl).focus(); e.preventDefault(); }
       });
       return el("li", { "data-name": a.name.toLowerCase() }, b);
@@ -962,6 +982,11 @@
     if (speak && text) filterTimer = setTimeout(() => announce(text), 600);
   }
   filterEl.addEventListener("input", () => applyFilter(true));
+  // The skip link focuses the filter without touching the URL (whose hash holds an answer).
+  document.querySelector(".skip").addEventListener("click", (e) => {
+    e.preventDefault();
+    filterEl.focus();
+  });
   filterEl.addEventListener("keydown", (e) => {
     const first = visibleItems()[0];
     if (e.key === "ArrowDown" && first) { first.focus(); e.preventDefault(); }
@@ -1187,6 +1212,7 @@
       resultEl.replaceChildren(el("p", { class: "hint" }, "Search for a postcode, click the map, or choose an alliance from the list."));
       mark(null);
       setTitle(null);
+      clearError();
     }
     if (p) await switchPeriod(p, { push: false, announce: false, reask: false });
     // A shared link's answer flies there and takes the focus, as a new search would.
@@ -1206,6 +1232,7 @@
   });
 
   map.on("load", async () => {
+    timings.mapLoad = performance.now();
     const d = new URLSearchParams(window.location.search).get("date");
     addLayers(await configReady, await tileJsonOf(d && (ISO.test(d) || d === "latest") ? d : "2017-04-01").catch(() => tileJsonOf("2017-04-01")));
     map.on("mousemove", "alliance-fill", (e) => {

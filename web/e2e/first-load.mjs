@@ -18,6 +18,14 @@ for (let run = 0; run < Number(runs); run++) {
   const byKind = {};
   const tiles = [];
   context.on("request", (r) => { if (r.url().includes("/api/v1/tiles/")) tiles.push(r.url()); });
+  const workerTimes = [];
+  context.on("requestfinished", (r) => {
+    const t = r.timing();
+    const u = r.url().replace(base, "");
+    if (u.startsWith("/api/v1/tiles/") || u.startsWith("/api/v1/fonts/")) workerTimes.push([u, t.startTime - navStart, t.startTime - navStart + t.responseEnd]);
+  });
+  let navStart = 0;
+  page.on("request", (r) => { if (r.isNavigationRequest() && !navStart) navStart = r.timing().startTime; });
   context.on("requestfinished", async (r) => {
     const s = await r.sizes().catch(() => null);
     if (!s) return;
@@ -30,6 +38,20 @@ for (let run = 0; run < Number(runs); run++) {
   await page.goto(base + "/");
   await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   const drawnMs = await page.evaluate(() => Math.round(window.__allianceMap.drawn - performance.getEntriesByType("navigation")[0].startTime));
+  if (process.env.WATERFALL) {
+    // What the page waits for: each main-thread resource's start and end, the map's load
+    // event and the drawing (the worker's tile and glyph requests appear in Playwright's
+    // request events instead, timed from the context).
+    const w = await page.evaluate(() => ({
+      resources: performance.getEntriesByType("resource").map((e) => [Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize, e.name.replace(location.origin, "")]),
+      nav: performance.getEntriesByType("navigation").map((e) => [Math.round(e.responseEnd), Math.round(e.domInteractive), Math.round(e.domContentLoadedEventEnd)])[0],
+      mapLoad: Math.round(window.__allianceMap.mapLoad),
+      drawn: Math.round(window.__allianceMap.drawn),
+    }));
+    console.log(`  document ${w.nav}; map load ${w.mapLoad} ms; drawn ${w.drawn} ms`);
+    for (const [s, e, n, u] of w.resources) console.log(`  ${String(s).padStart(5)} → ${String(e).padStart(5)} ms ${String(n).padStart(7)} B ${u}`);
+    for (const [u, s, e] of workerTimes) console.log(`  worker ${String(Math.round(s)).padStart(5)} → ${String(Math.round(e)).padStart(5)} ms ${u}`);
+  }
   await page.waitForTimeout(500);
   const top = Object.entries(byKind).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KB`).join(", ");
   console.log(`run ${run + 1}: navigation → drawn ${drawnMs} ms; ${(bytes / 1024).toFixed(0)} KB on the wire (${top})`);
