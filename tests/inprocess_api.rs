@@ -1270,7 +1270,8 @@ async fn large_json_answers_are_compressed_for_clients_that_accept_it() {
         assert_eq!((br.status, br.header("content-encoding")), (StatusCode::OK, "br"), "{path}");
         assert_eq!(br.header("vary"), "accept-encoding", "{path}");
         assert_eq!(br.content_type(), "application/json");
-        assert_eq!(br.header("content-length"), "", "{path}: no stale length");
+        let length = br.header("content-length");
+        assert!(length.is_empty() || length == br.body.len().to_string(), "{path}: no stale length ({length})");
         assert!(br.body.len() < plain.body.len() / 2, "{path}: {} of {}", br.body.len(), plain.body.len());
         assert_eq!(unbrotli(&br.body), plain.body.as_ref(), "{path}");
         let gz = get_with(path, &[("accept-encoding", "br;q=0, gzip")]).await;

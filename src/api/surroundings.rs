@@ -28,7 +28,7 @@ pub struct District<'a> {
     pub name: &'a str,
 }
 
-/// Another alliance whose boundary is within [`BORDER_WITHIN_M`] of the point.
+/// Another alliance whose boundary is within 100 m of the point.
 #[derive(Serialize, ToSchema)]
 pub struct NearBorder<'a> {
     /// Metres from the point to the other alliance's boundary (to the decimetre); 0 on the

@@ -213,8 +213,8 @@ impl WebConfig {
     }
 }
 
-/// The map page's settings (the same for a whole data generation: served with an ETag,
-/// compressed once).
+/// The map page's settings.
+// The same for a whole data generation: served with an ETag, compressed once.
 #[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = MapConfig),
     (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
 pub async fn config(State(state): State<AppState>, headers: HeaderMap, Query(NoParams {}): Query<NoParams>) -> Response {

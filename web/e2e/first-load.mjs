@@ -35,6 +35,17 @@ for (let run = 0; run < Number(runs); run++) {
     const kind = u.pathname.startsWith("/api/v1/tiles/") ? "tiles" : u.pathname.startsWith("/api/v1/fonts/") ? "glyphs" : u.pathname;
     byKind[kind] = (byKind[kind] || 0) + n;
   });
+  // E2E_LIVE_WEB=1: the page's script from web/ on disk (as in map.mjs), to time a change
+  // before rebuilding the binary.
+  if (process.env.E2E_LIVE_WEB) {
+    const { readFileSync } = await import("node:fs");
+    const file = new URL("../app.js", import.meta.url);
+    await context.route("**/assets/app.js", (r) => r.fulfill({ contentType: "text/javascript", body: readFileSync(file) }));
+  }
+  // EXPERIMENT=no-countries: the backdrop answered empty, to see what it costs.
+  if (process.env.EXPERIMENT === "no-countries") {
+    await context.route("**/boundaries/countries.geojson*", (r) => r.fulfill({ contentType: "application/geo+json", body: '{"type":"FeatureCollection","features":[]}' }));
+  }
   await page.goto(base + "/");
   await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   const drawnMs = await page.evaluate(() => Math.round(window.__allianceMap.drawn - performance.getEntriesByType("navigation")[0].startTime));

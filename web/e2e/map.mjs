@@ -59,6 +59,7 @@ async function openPage(path, viewport = { width: 1280, height: 800 }, options =
   });
   await page.goto(base + path);
   await page.waitForSelector("body[data-ready=true]", { timeout: 30000 });
+  await settled(page); // the land backdrop comes after the alliances
   return page;
 }
 
@@ -114,6 +115,16 @@ async function axeClean(page, what) {
   const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("\n    ")}`);
   assert(found.length === 0, `axe, ${what}:\n  ${found.join("\n  ")}`);
   return result.passes.length;
+}
+
+/// Waits until the map has stopped moving and drawn every tile in view ("idle" would never
+/// come if it already had).
+async function settled(page) {
+  await page.waitForFunction(() => {
+    const m = window.__allianceMap.map;
+    return m.loaded() && !m.isMoving() && m.areTilesLoaded();
+  }, null, { timeout: 30000 });
+  await page.waitForTimeout(200);
 }
 
 async function clickAt(page, lon, lat) {
@@ -297,9 +308,9 @@ await check("the edition switch: 2017 by default and dated, every period one cli
   assert(choices.length === 8, `8 periods offered: ${JSON.stringify(choices)}`);
   assert(choices[0][0] === "2017-04-01" && choices[0][1], `2017 chosen by default: ${JSON.stringify(choices[0])}`);
   assert(choices[7][0] === "2023-07-01" && choices[7][2].includes("latest"), `the latest labelled: ${JSON.stringify(choices[7])}`);
-  const summary = await page.locator("#edition-summary").innerText();
+  const summary = await page.locator("#edition-summary").textContent();
   assert(summary.includes("1 April 2017 to 31 March 2018") && summary.includes("(July 2017)"), summary);
-  const latest = await page.locator("#edition-latest").innerText();
+  const latest = await page.locator("#edition-latest").textContent();
   assert(latest.includes("1 July 2023") && latest.includes("replaced on 1 April 2024") && latest.includes("not hold"), latest);
   const before = await drawnAlliances(page, "2017-04-01");
   assert(before.length === 19 && before.includes("E56000009"), `2017: ${before.length} alliances drawn`);
@@ -311,7 +322,7 @@ await check("the edition switch: 2017 by default and dated, every period one cli
   assert((await page.locator("#alliance-list button").count()) === 21, "the list follows the map");
   assert((await page.locator("#list-title").innerText()).includes("21 Cancer Alliances (July 2023"), "the list is dated");
   assert(new URL(page.url()).searchParams.get("date") === "2023-07-01", `the URL keeps the date: ${page.url()}`);
-  assert((await page.locator("#edition-summary").innerText()).includes("replaced on 1 April 2024"), "the latest says it is superseded");
+  assert((await page.locator("#edition-summary").textContent()).includes("replaced on 1 April 2024"), "the latest says it is superseded");
   await page.screenshot({ path: join(outDir, "8-edition-2023.png") });
   await page.goBack();
   assert((await drawnAlliances(page, "2017-04-01")).length === 19, "back returns to 2017");
@@ -496,7 +507,7 @@ for (const [name, a, b, zoom] of [
     const border = await borderBetween(page, a, b, "2017-04-01");
     await page.evaluate(([c, z]) => window.__allianceMap.map.jumpTo({ center: c, zoom: z }), [border.point, zoom]);
     await page.waitForFunction(() => window.__allianceMap.map.loaded() && window.__allianceMap.map.areTilesLoaded(), null, { timeout: 30000 });
-    await page.evaluate(() => new Promise((r) => window.__allianceMap.map.once("idle", r)).catch(() => {}));
+    await settled(page);
     const f = await renderedAgainstLookup(page, "2017-04-01");
     assert(f.alliances === 2, `both alliances in view: ${f.alliances}`);
     assert(f.checked >= 200, `only ${f.checked} samples away from drawn borders`);
@@ -665,7 +676,7 @@ await check("the keyboard can ask the map: a visible focus ring and a cross at t
 await check("print gives the map and the answer", async () => {
   const page = await openPage("/?postcode=S40%201LL", { width: 1366, height: 768 });
   await resultAlliance(page, "South Yorkshire, Bassetlaw, North Derbyshire and Hardwick");
-  await page.evaluate(() => new Promise((r) => window.__allianceMap.map.once("idle", r)));
+  await settled(page);
   await page.evaluate(() => window.dispatchEvent(new Event("beforeprint")));
   await page.emulateMedia({ media: "print" });
   const picture = await page.evaluate(async () => {
@@ -710,7 +721,7 @@ await check("axe-core: 0 violations in the initial, answer, error and phone stat
     await resultAlliance(page, "South Yorkshire, Bassetlaw, North Derbyshire and Hardwick");
     await page.waitForSelector("#timeline ol.timeline > li");
     await page.waitForSelector("#result-district");
-    await page.evaluate(() => new Promise((r) => window.__allianceMap.map.once("idle", r)));
+    await settled(page);
     await axeClean(page, `answer ${size}`);
     await page.screenshot({ path: join(outDir, `state-answer-${size}.png`) });
     await page.click("#result-details > summary");
