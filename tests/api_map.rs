@@ -273,7 +273,11 @@ async fn surroundings_name_the_local_authority_district() {
     ] {
         let (s, _, v) = get_json(&format!("/api/v1/surroundings?lon={lon}&lat={lat}")).await;
         assert_eq!(s, 200, "{v}");
-        assert_eq!((v["district"]["code"].as_str(), v["district"]["name"].as_str()), (Some(code), Some(name)), "{v}");
+        assert_eq!(
+            (v["district"]["code"].as_str(), v["district"]["name"].as_str()),
+            (Some(code), Some(name)),
+            "{v}"
+        );
     }
     // Edinburgh: no alliance border within 100 m; at sea, no district.
     let (_, _, v) = get_json("/api/v1/surroundings?lon=-3.1883&lat=55.9533").await;
@@ -288,8 +292,18 @@ async fn the_alliance_list_and_config_come_compressed() {
         let r = fetch(path, &[("accept-encoding", "gzip, deflate, br")]).await;
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.headers()["content-encoding"], "br", "{path}");
-        assert!(r.headers()["vary"].to_str().unwrap().contains("accept-encoding"), "{path}");
+        assert!(
+            r.headers()["vary"].to_str().unwrap().contains("accept-encoding"),
+            "{path}"
+        );
     }
-    let r = fetch("/api/v1/lookup?lon=-1.5492&lat=53.7997", &[("accept-encoding", "gzip, deflate, br")]).await;
-    assert!(r.headers().get("content-encoding").is_none(), "a single lookup is sent as it is");
+    let r = fetch(
+        "/api/v1/lookup?lon=-1.5492&lat=53.7997",
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "a single lookup is sent as it is"
+    );
 }

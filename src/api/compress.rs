@@ -101,11 +101,10 @@ where
                     if !worth_compressing(&response) {
                         return Poll::Ready(Ok(response));
                     }
-                    let varies = response
-                        .headers()
-                        .get_all(header::VARY)
-                        .iter()
-                        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+                    let varies = response.headers().get_all(header::VARY).iter().any(|v| {
+                        v.to_str()
+                            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+                    });
                     if !varies {
                         response
                             .headers_mut()

@@ -7,8 +7,8 @@
 
 pub mod areas;
 pub mod body;
-pub mod compress;
 pub mod boundaries;
+pub mod compress;
 pub mod dated_areas;
 pub mod editions;
 pub mod error;

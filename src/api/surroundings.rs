@@ -74,20 +74,23 @@ pub async fn surroundings(State(state): State<AppState>, Point(p): Point) -> Res
     let (lon, lat) = (p.lon.0, p.lat.0);
     let locator = &atlas.locators[when.period];
     let answered = locator.locate(lon, lat).alliance;
-    let border = data.periods[when.period].alliance.zip(locator.alliance_layer()).and_then(|(e, layer)| {
-        // Another alliance's polygon covering the point (on the border itself, or where the
-        // relation tables chose the answer over the alliance layer) is 0 m away; else the
-        // nearest edge of any other within reach.
-        let covering = layer.covering(lon, lat);
-        let (other, d) = match covering.as_slice().iter().find(|&&a| Some(a) != answered) {
-            Some(&a) => (a, 0.0),
-            None => layer.nearest(lon, lat, BORDER_WITHIN_M, |a| Some(a) != answered)?,
-        };
-        Some(NearBorder {
-            distance_m: (d * 10.0).round() / 10.0,
-            alliance: data.alliance_ref_in(e, other),
-        })
-    });
+    let border = data.periods[when.period]
+        .alliance
+        .zip(locator.alliance_layer())
+        .and_then(|(e, layer)| {
+            // Another alliance's polygon covering the point (on the border itself, or where the
+            // relation tables chose the answer over the alliance layer) is 0 m away; else the
+            // nearest edge of any other within reach.
+            let covering = layer.covering(lon, lat);
+            let (other, d) = match covering.as_slice().iter().find(|&&a| Some(a) != answered) {
+                Some(&a) => (a, 0.0),
+                None => layer.nearest(lon, lat, BORDER_WITHIN_M, |a| Some(a) != answered)?,
+            };
+            Some(NearBorder {
+                distance_m: (d * 10.0).round() / 10.0,
+                alliance: data.alliance_ref_in(e, other),
+            })
+        });
     let district = atlas
         .tiles
         .district_at(data, lon, lat)

@@ -217,6 +217,10 @@ impl WebConfig {
 // The same for a whole data generation: served with an ETag, compressed once.
 #[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = MapConfig),
     (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
-pub async fn config(State(state): State<AppState>, headers: HeaderMap, Query(NoParams {}): Query<NoParams>) -> Response {
+pub async fn config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(NoParams {}): Query<NoParams>,
+) -> Response {
     rendered(&state).config.respond(&headers)
 }
