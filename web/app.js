@@ -871,7 +871,8 @@
       const lat = q.point ? q.point.lat : answer.lat;
       place = q.point ? q : { postcode: answer.postcode };
       mark(lon, lat);
-      if (opts.fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 8.5), duration: 600 });
+      // Near a border, close enough to see on which side the point lies.
+      if (opts.fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), around && around.border ? 14 : 8.5), duration: 600 });
       writeUrl(false);
       return showAnswer(placeWords(answer, q), answer, timeline && timeline.key === key ? timeline : null, around, opts);
     } catch (e) {

@@ -37,10 +37,20 @@ for (let run = 0; run < Number(runs); run++) {
   });
   // E2E_LIVE_WEB=1: the page's script from web/ on disk (as in map.mjs), to time a change
   // before rebuilding the binary.
-  if (process.env.E2E_LIVE_WEB) {
+  // E2E_WEB_DIR=DIR: the page, its script and style sheet from DIR (e.g. an older version,
+  // `git show REV:web/app.js`…), for an A/B comparison on the same server and machine load.
+  const webDir = process.env.E2E_WEB_DIR || (process.env.E2E_LIVE_WEB && new URL("..", import.meta.url).pathname);
+  if (webDir) {
     const { readFileSync } = await import("node:fs");
-    const file = new URL("../app.js", import.meta.url);
-    await context.route("**/assets/app.js", (r) => r.fulfill({ contentType: "text/javascript", body: readFileSync(file) }));
+    const { join } = await import("node:path");
+    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"]]) {
+      await context.route(pattern, (r) => r.fulfill({ contentType: type, body: readFileSync(join(webDir, file)) }));
+    }
+    await context.route((u) => u.pathname === "/", async (route) => {
+      const served = await (await route.fetch()).text();
+      const attribution = (served.match(/<p id="licence-text">([\s\S]*?)<\/p>/) || ["", ""])[1];
+      await route.fulfill({ contentType: "text/html; charset=utf-8", body: readFileSync(join(webDir, "index.html"), "utf8").replace("<!--attribution-->", attribution) });
+    });
   }
   // EXPERIMENT=no-countries: the backdrop answered empty, to see what it costs.
   if (process.env.EXPERIMENT === "no-countries") {
