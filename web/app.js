@@ -74,7 +74,7 @@
     select(null);
     mark(null);
     setTitle(title);
-    announce(`${title}. ${message}`);
+    if (!opts.quiet) announce(`${title}. ${message}`);
     if (opts.focus) reveal();
   }
 
@@ -816,6 +816,7 @@
         d.straddles_alliances ? el("p", { class: "note" }, `${outcode} crosses an alliance border: the full postcode decides.`) : null,
       ].filter(Boolean),
       focus: opts.focus,
+      quiet: opts.quiet,
     });
     // showError clears the pin; the district's centre stays marked.
     mark(d.centroid.lon, d.centroid.lat);
@@ -881,13 +882,14 @@
       place = q.point ? q : { postcode: q.postcode.trim().slice(0, 20) };
       writeUrl(false);
       const shown = q.postcode ? q.postcode.trim().slice(0, 20) : "";
-      const err = { focus: opts.focus, invalid: Boolean(q.postcode) };
+      const err = { focus: opts.focus, quiet: opts.quiet, invalid: Boolean(q.postcode) };
       if (q.postcode && e.kind === "http" && e.status === 400 && /postcode/i.test(e.detail || "")) {
         showError(malformedWords(q.postcode, e.detail), { ...err, title: "That is not a postcode" });
       } else if (q.postcode && e.kind === "http" && e.status === 404) {
         const elsewhere = /is in ([^;]+);/.exec(e.detail || "");
         showError(elsewhere
           ? `${shown.toUpperCase()} is a postcode of ${elsewhere[1]}, which has no Cancer Alliance: they cover England only.`
+          : OUTCODE.test(compact) ? `We couldn't find the postcode district ${compact}. Check it for typing mistakes, or type the full postcode.`
           : `We couldn't find the postcode ${shown.toUpperCase()}. Check it for typing mistakes. Very new postcodes may not be listed yet.`,
         { ...err, title: elsewhere ? "Outside England" : "Postcode not found" });
       } else if (q.postcode && e.kind === "http" && e.status === 503) {
