@@ -1185,12 +1185,14 @@
 
   $("compare-kind").addEventListener("change", fillCompareDates);
   // Links to the comparison move there without touching the URL (which holds the answer).
+  // So do the map's "Full credits" link (to the licence text in the footer).
   document.addEventListener("click", (e) => {
-    const a = e.target.closest && e.target.closest('a[href="#changes"]');
+    const a = e.target.closest && e.target.closest('a[href="#changes"], a[href="#licence-text"]');
     if (!a) return;
     e.preventDefault();
-    $("changes").scrollIntoView({ block: "start" });
-    $("changes").focus({ preventScroll: true });
+    const target = $(a.getAttribute("href").slice(1));
+    target.scrollIntoView({ block: "start" });
+    if (target.tabIndex >= 0 || target.hasAttribute("tabindex")) target.focus({ preventScroll: true });
   });
   $("compare").addEventListener("submit", (e) => {
     e.preventDefault();
