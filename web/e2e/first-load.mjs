@@ -48,7 +48,7 @@ for (let run = 0; run < Number(runs); run++) {
     }
     await context.route((u) => u.pathname === "/", async (route) => {
       const served = await (await route.fetch()).text();
-      const attribution = (served.match(/<p id="licence-text">([\s\S]*?)<\/p>/) || ["", ""])[1];
+      const attribution = (served.match(/<p id="licence-text"[^>]*>([\s\S]*?)<\/p>/) || ["", ""])[1];
       await route.fulfill({ contentType: "text/html; charset=utf-8", body: readFileSync(join(webDir, "index.html"), "utf8").replace("<!--attribution-->", attribution) });
     });
   }

@@ -39,7 +39,7 @@ async function liveWeb(context) {
   }
   await context.route((u) => u.pathname === "/", async (route) => {
     const served = await (await route.fetch()).text();
-    const attribution = (served.match(/<p id="licence-text">([\s\S]*?)<\/p>/) || ["", ""])[1];
+    const attribution = (served.match(/<p id="licence-text"[^>]*>([\s\S]*?)<\/p>/) || ["", ""])[1];
     const html = readFileSync(join(webDir, "index.html"), "utf8").replace("<!--attribution-->", attribution);
     await route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html });
   });
@@ -541,6 +541,11 @@ await check("the answer speaks plainly: the alliance in words, what it is, the d
   await page.waitForFunction(() => document.getElementById("copy-status").textContent.includes("copied"));
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   assert(copied === page.url(), `copied ${copied}`);
+  // The map's short credit links to the full licence text below, without losing the answer.
+  const before = page.url();
+  await page.click('.maplibregl-ctrl-attrib a[href="#licence-text"]');
+  assert((await page.evaluate(() => document.activeElement.id)) === "licence-text" && page.url() === before, `full credits: ${page.url()}`);
+  assert((await page.locator("#result-alliance").innerText()) === "West Yorkshire", "the answer stays");
   // A point: the title names the point; the district comes from the server's context files.
   await page.goto(base + "/?lon=-1.4214&lat=53.2350");
   await page.waitForSelector("body[data-ready=true]");
