@@ -58,7 +58,7 @@ async function openPage(path, viewport = { width: 1280, height: 800 }, options =
     if (u.protocol !== "data:" && u.protocol !== "blob:" && u.host !== host) page.problems.push(`request left localhost: ${r.url()}`);
   });
   await page.goto(base + path);
-  await page.waitForSelector("body[data-ready=true]", { timeout: 30000 });
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   await settled(page); // the land backdrop comes after the alliances
   return page;
 }
@@ -548,7 +548,7 @@ await check("the answer speaks plainly: the alliance in words, what it is, the d
   assert((await page.locator("#result-alliance").innerText()) === "West Yorkshire", "the answer stays");
   // A point: the title names the point; the district comes from the server's context files.
   await page.goto(base + "/?lon=-1.4214&lat=53.2350");
-  await page.waitForSelector("body[data-ready=true]");
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   await resultAlliance(page, "South Yorkshire, Bassetlaw, North Derbyshire and Hardwick");
   await page.waitForSelector("#result-district");
   assert((await page.locator("#result-district").innerText()).includes("Chesterfield"), "Chesterfield district");
@@ -569,7 +569,7 @@ await check("within 100 m of an alliance border the answer says how far and whic
   }
   assert(api100.border && api100.border.alliance.code === border.b && api100.border.distance_m >= 15 && api100.border.distance_m <= 95, JSON.stringify(api100));
   await page.goto(`${base}/?lon=${lon.toFixed(5)}&lat=${lat.toFixed(5)}`);
-  await page.waitForSelector("body[data-ready=true]");
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   await page.waitForSelector("#result-border");
   const again = (await api(page, `/api/v1/surroundings?lon=${lon.toFixed(5)}&lat=${lat.toFixed(5)}`)).json;
   const text = await page.locator("#result-border").innerText();
@@ -580,7 +580,7 @@ await check("within 100 m of an alliance border the answer says how far and whic
   const far = (await api(page, `/api/v1/surroundings?lon=${fx}&lat=${fy}`)).json;
   assert(far.border === null, `no border near ${fx},${fy}: ${JSON.stringify(far)}`);
   await page.goto(`${base}/?lon=${fx.toFixed(5)}&lat=${fy.toFixed(5)}`);
-  await page.waitForSelector("body[data-ready=true]");
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   await page.waitForSelector("#result-district");
   assert((await page.locator("#result-border").count()) === 0, "no border note");
   await page.screenshot({ path: join(outDir, "12-near-border.png") });
