@@ -194,7 +194,7 @@ await check("malformed, unknown and non-English postcodes are explained inline",
   await page.screenshot({ path: join(outDir, "4-malformed.png") });
   await page.fill("#q", "ZZ99 9ZZ");
   await page.click("button[type=submit]");
-  await page.waitForFunction(() => document.getElementById("search-error").textContent.includes("couldn't find"));
+  await page.waitForFunction(() => (document.getElementById("search-error") || {}).textContent?.includes("couldn't find"));
   await page.fill("#q", "BT1 1AA");
   await page.click("button[type=submit]");
   // Northern Ireland's postcodes come from the NSPL: BT1 1AA is answered, outside England's
@@ -213,7 +213,7 @@ await check("when the API is down the page says so", async () => {
   await page.route("**/api/v1/postcodes/**", (route) => route.abort());
   await page.fill("#q", "LS1 1AZ");
   await page.click("button[type=submit]");
-  await page.waitForFunction(() => document.getElementById("search-error").textContent.includes("not responding"));
+  await page.waitForFunction(() => (document.getElementById("search-error") || {}).textContent?.includes("not responding"));
   await page.context().close();
 });
 
