@@ -261,3 +261,49 @@ async fn config_has_no_basemap_by_default() {
     assert!(v["basemap"].is_null());
     assert!(v["attribution"].as_str().unwrap().contains("Open Government Licence"));
 }
+
+#[tokio::test]
+async fn surroundings_name_the_local_authority_district() {
+    for (lon, lat, code, name) in [
+        (-1.5492, 53.7997, "E08000035", "Leeds"),
+        (-1.4214, 53.2350, "E07000034", "Chesterfield"),
+        (-0.1115, 51.4964, "E09000022", "Lambeth"),
+        // The file holds Great Britain's districts: Scotland's are named too.
+        (-3.1883, 55.9533, "S12000036", "City of Edinburgh"),
+    ] {
+        let (s, _, v) = get_json(&format!("/api/v1/surroundings?lon={lon}&lat={lat}")).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            (v["district"]["code"].as_str(), v["district"]["name"].as_str()),
+            (Some(code), Some(name)),
+            "{v}"
+        );
+    }
+    // Edinburgh: no alliance border within 100 m; at sea, no district.
+    let (_, _, v) = get_json("/api/v1/surroundings?lon=-3.1883&lat=55.9533").await;
+    assert!(v["border"].is_null(), "{v}");
+    let (_, _, v) = get_json("/api/v1/surroundings?lon=-4.0&lat=54.3").await;
+    assert!(v["district"].is_null() && v["border"].is_null(), "{v}");
+}
+
+#[tokio::test]
+async fn the_alliance_list_and_config_come_compressed() {
+    for path in ["/api/v1/alliances", "/api/v1/config", "/api/v1/editions"] {
+        let r = fetch(path, &[("accept-encoding", "gzip, deflate, br")]).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-encoding"], "br", "{path}");
+        assert!(
+            r.headers()["vary"].to_str().unwrap().contains("accept-encoding"),
+            "{path}"
+        );
+    }
+    let r = fetch(
+        "/api/v1/lookup?lon=-1.5492&lat=53.7997",
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "a single lookup is sent as it is"
+    );
+}

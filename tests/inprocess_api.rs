@@ -1248,3 +1248,180 @@ async fn a_new_generation_brings_its_attribution_and_version() {
     let ready = support::send(router, support::request(Method::GET, "/readyz", &[], "")).await;
     assert_eq!(ready.ok_json()["data_version"], 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compression of JSON answers (`api::compress`)
+
+fn unbrotli(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &body[..], &mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn large_json_answers_are_compressed_for_clients_that_accept_it() {
+    // With `?date=` the alliance list carries footprints and sub-areas: well over 1 KiB.
+    for path in ["/api/v1/alliances?date=2017-04-01", "/api/v1/editions"] {
+        let plain = get(path).await;
+        assert!(
+            plain.body.len() >= 1024,
+            "{path}: {} bytes, the test needs ≥ 1 KiB",
+            plain.body.len()
+        );
+        assert_eq!(plain.header("content-encoding"), "", "{path}");
+        assert_eq!(
+            plain.header("vary"),
+            "accept-encoding",
+            "{path}: its encoding depends on the request"
+        );
+        let br = get_with(path, &[("accept-encoding", "gzip, deflate, br")]).await;
+        assert_eq!(
+            (br.status, br.header("content-encoding")),
+            (StatusCode::OK, "br"),
+            "{path}"
+        );
+        assert_eq!(br.header("vary"), "accept-encoding", "{path}");
+        assert_eq!(br.content_type(), "application/json");
+        let length = br.header("content-length");
+        assert!(
+            length.is_empty() || length == br.body.len().to_string(),
+            "{path}: no stale length ({length})"
+        );
+        assert!(
+            br.body.len() < plain.body.len() / 2,
+            "{path}: {} of {}",
+            br.body.len(),
+            plain.body.len()
+        );
+        assert_eq!(unbrotli(&br.body), plain.body.as_ref(), "{path}");
+        let gz = get_with(path, &[("accept-encoding", "br;q=0, gzip")]).await;
+        assert_eq!(gz.header("content-encoding"), "gzip", "{path}");
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.body.as_ref()), &mut unzipped).unwrap();
+        assert_eq!(unzipped, plain.body.as_ref(), "{path}");
+    }
+    // A bulk answer (POST) too.
+    let points: Vec<Value> = (0..40)
+        .map(|i| json!({"lon": 10.2 + f64::from(i) * 0.05, "lat": 51.5}))
+        .collect();
+    let r = send(
+        api_router(),
+        support::request(
+            Method::POST,
+            "/api/v1/lookup",
+            &[("content-type", "application/json"), ("accept-encoding", "br")],
+            json!({ "points": points }).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!((r.status, r.header("content-encoding")), (StatusCode::OK, "br"));
+    let v: Value = serde_json::from_slice(&unbrotli(&r.body)).unwrap();
+    assert_eq!(v["results"].as_array().map(Vec::len), Some(40));
+}
+
+fn api_router() -> axum::Router {
+    support::api()
+}
+
+#[tokio::test]
+async fn small_answers_are_sent_as_they_are() {
+    // The single lookup (the tracked hot path) and a small problem: under 1 KiB, never
+    // compressed and no Vary, whatever the client accepts.
+    for path in ["/api/v1/lookup?lon=10.2&lat=51.5", "/api/v1/lookup?lon=200&lat=51.5"] {
+        let r = get_with(path, &[("accept-encoding", "gzip, deflate, br")]).await;
+        assert!(r.body.len() < 1024, "{path}: {} bytes", r.body.len());
+        assert_eq!(r.header("content-encoding"), "", "{path}");
+        assert_eq!(r.header("vary"), "", "{path}");
+        assert!(serde_json::from_slice::<Value>(&r.body).is_ok(), "{path}: plain JSON");
+    }
+    // The map's settings are the same for a whole generation: rendered once, compressed once,
+    // whatever their size, with an ETag.
+    let plain = get("/api/v1/config").await;
+    let br = get_with("/api/v1/config", &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!((br.status, br.header("content-encoding")), (StatusCode::OK, "br"));
+    assert_eq!(unbrotli(&br.body), plain.body.as_ref());
+    let again = get_with(
+        "/api/v1/config",
+        &[("accept-encoding", "gzip, br"), ("if-none-match", br.header("etag"))],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    // Pre-compressed documents keep their own negotiation (one Vary, their ETags).
+    let r = get_with("/api/v1/boundaries/alliances.geojson", &[("accept-encoding", "br")]).await;
+    assert_eq!(r.header("content-encoding"), "br");
+    assert_eq!(r.headers.get_all("vary").iter().count(), 1);
+    assert!(r.header("etag").ends_with("-br\""), "{}", r.header("etag"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Surroundings: the district and any alliance border within 100 m
+
+#[tokio::test]
+async fn a_point_near_an_alliance_border_names_the_neighbour_and_the_distance() {
+    // West's southern part ends at lon 10.75, where South begins: 0.0005° of longitude at
+    // latitude 50.5 is 35.4 m.
+    let r = get("/api/v1/surroundings?lon=10.7495&lat=50.5").await;
+    let v = r.ok_json();
+    assert_eq!(v["border"]["alliance"]["code"], SOUTH, "{v}");
+    assert_eq!(v["border"]["alliance"]["name"], "Synthetic Alliance South");
+    let d = v["border"]["distance_m"].as_f64().unwrap();
+    assert!((d - 35.4).abs() < 0.2, "{d}");
+    assert_eq!(v["border_within_m"], 100.0);
+    assert_eq!(v["as_of"], "2017-04-01");
+    assert_eq!(
+        lookup(10.7495, 50.5).await["alliance"]["code"],
+        WEST,
+        "the answer is the other side"
+    );
+    // The same from the other side.
+    let v = get("/api/v1/surroundings?lon=10.7505&lat=50.5").await.ok_json().clone();
+    assert_eq!(v["border"]["alliance"]["code"], WEST, "{v}");
+    // On the border itself: 0 m from the alliance the lookup did not answer.
+    let v = get("/api/v1/surroundings?lon=11.5&lat=51.5").await.ok_json().clone();
+    assert_eq!(lookup(11.5, 51.5).await["alliance"]["code"], WEST);
+    assert_eq!(
+        (
+            v["border"]["alliance"]["code"].as_str(),
+            v["border"]["distance_m"].as_f64()
+        ),
+        (Some(VANGUARD), Some(0.0)),
+        "{v}"
+    );
+    // 150 m away (0.0019° at 51.5° N ≈ 132 m from lon 11.5): too far to mention.
+    let v = get("/api/v1/surroundings?lon=11.4981&lat=51.5").await.ok_json().clone();
+    assert!(v["border"].is_null(), "{v}");
+    // Far from any other alliance, and beside the sea (no alliance across the coast).
+    for (lon, lat) in [(10.5, 50.5), (12.985, 51.5)] {
+        let v = get(&format!("/api/v1/surroundings?lon={lon}&lat={lat}"))
+            .await
+            .ok_json()
+            .clone();
+        assert!(v["border"].is_null(), "{lon},{lat}: {v}");
+    }
+    // The synthetic data has no district file: null, not an error.
+    assert!(v["district"].is_null());
+}
+
+#[tokio::test]
+async fn surroundings_follow_the_date_and_reject_bad_queries() {
+    // The 2020 editions of the synthetic data (see `make-synthetic.py`) answer for 2020.
+    let r = get("/api/v1/surroundings?lon=10.7495&lat=50.5&date=latest").await;
+    let v = r.ok_json();
+    assert_ne!(v["as_of"], "2017-04-01", "{v}");
+    assert_problem(
+        &get("/api/v1/surroundings?lon=10.7&lat=95").await,
+        400,
+        Names::Parameter("lat"),
+    );
+    assert_problem(&get("/api/v1/surroundings?lat=50").await, 400, Names::Parameter("lon"));
+    assert_problem(
+        &get("/api/v1/surroundings?lon=10.7&lat=50.5&date=2010-01-01").await,
+        400,
+        Names::Parameter("date"),
+    );
+    assert_problem(
+        &get("/api/v1/surroundings?lon=10.7&lat=50.5&within=5").await,
+        400,
+        Names::Parameter("within"),
+    );
+}

@@ -403,3 +403,43 @@ async fn the_admin_router_serves_operations_only() {
         Some(0.0)
     );
 }
+
+/// A revalidated page or script (304, no content type) keeps the page policy: the browser
+/// stores a 304's headers over the cached ones, and a worker script whose stored policy
+/// became `default-src 'none'` could fetch no tile on the next visit.
+#[tokio::test]
+async fn revalidated_pages_and_scripts_keep_the_page_policy() {
+    let state = support::fresh_state();
+    let router = protected(&state, &Limits::default());
+    for path in ["/", "/assets/maplibre-gl-csp-worker.js", "/assets/app.js"] {
+        let first = get(&router, path).await;
+        assert_eq!(first.status, StatusCode::OK, "{path}");
+        let etag = first.header("etag").to_string();
+        let again = send(
+            router.clone(),
+            request(Method::GET, path, &[("if-none-match", &etag)], Body::empty()),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(
+            again.header("content-security-policy"),
+            content_security_policy(None),
+            "{path}"
+        );
+    }
+    // A revalidated JSON document keeps the policy that allows nothing.
+    let first = get(&router, "/api/v1/config").await;
+    let etag = first.header("etag").to_string();
+    let again = send(
+        router.clone(),
+        request(
+            Method::GET,
+            "/api/v1/config",
+            &[("if-none-match", &etag)],
+            Body::empty(),
+        ),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.header("content-security-policy").contains("default-src 'none'"));
+}

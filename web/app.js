@@ -9,9 +9,10 @@
 (function () {
   const ENGLAND = [[-6.42, 49.86], [1.77, 55.82]];
   const timings = (window.__allianceMap = { started: performance.now() });
+  let drewFirst;
+  timings.firstDraw = new Promise((resolve) => { drewFirst = resolve; });
   const $ = (id) => document.getElementById(id);
   const resultEl = $("result");
-  const errorEl = $("search-error");
   const listEl = $("alliance-list");
   const announceEl = $("announce");
   let alliances2017 = []; // from /api/v1/alliances: the 2017 alliances with their STPs and CCGs
@@ -52,14 +53,58 @@
     return body;
   }
 
-  function showError(message) {
-    errorEl.textContent = message;
-    errorEl.hidden = false;
+  const DEFAULT_TITLE = document.title;
+  /// The page title follows the answer: "… — Which Cancer Alliance am I in? — alliance-map".
+  function setTitle(text) {
+    document.title = text ? `${text} — ${DEFAULT_TITLE}` : DEFAULT_TITLE;
+  }
+
+  /// Shows an error *in place of* the answer (an old answer left showing would read as this
+  /// question's), says it once in the live region, and marks the search box invalid when it
+  /// was the search. `opts.more`: nodes after the message (a suggestion, shares).
+  function showError(message, opts = {}) {
+    const title = opts.title || "Something went wrong";
+    resultEl.replaceChildren(
+      el("h2", { id: "result-error-title" }, title),
+      el("p", { id: "search-error", class: "error" }, message),
+      ...(opts.more || []).flat(3).filter(Boolean));
+    $("q").setAttribute("aria-describedby", "search-help search-error");
+    if (opts.invalid) $("q").setAttribute("aria-invalid", "true");
+    else $("q").removeAttribute("aria-invalid");
+    select(null);
+    mark(null);
+    setTitle(title);
+    if (!opts.quiet) announce(`${title}. ${message}`);
+    if (opts.focus) reveal();
   }
 
   function clearError() {
-    errorEl.hidden = true;
-    errorEl.textContent = "";
+    $("q").removeAttribute("aria-invalid");
+    $("q").setAttribute("aria-describedby", "search-help");
+  }
+
+  /// A note above the answer (e.g. a shared link's date that is not held), not an error.
+  function showNotice(message) {
+    const old = $("notice");
+    if (old) old.remove();
+    resultEl.prepend(el("p", { id: "notice", class: "note" }, message));
+  }
+
+  /// Brings the answer into view and gives it the focus: on a phone it is below the map, and
+  /// after Enter in the list it may be scrolled out of the side panel.
+  function reveal() {
+    resultEl.focus({ preventScroll: true });
+    const phone = window.matchMedia("(max-width: 760px)").matches;
+    const side = $("side");
+    if (!phone) {
+      // On a wide screen the side panel scrolls on its own: bring the answer's top into it.
+      const delta = resultEl.getBoundingClientRect().top - side.getBoundingClientRect().top - 8;
+      if (delta < 0 || delta > side.clientHeight - 80) side.scrollTop += delta;
+    }
+    // Then the window: its top must show (a click on a desktop map with the answer already in
+    // sight moves nothing; on a phone the answer is below the map, so it always scrolls).
+    const top = resultEl.getBoundingClientRect().top;
+    if (phone || top < 0 || top > window.innerHeight - 80) window.scrollBy(0, top - 8);
   }
 
   function announce(message) {
@@ -187,6 +232,8 @@
     bounds: ENGLAND,
     fitBoundsOptions: { padding: 10 },
     attributionControl: false,
+    // Labels appear at once: a fade-in keeps the map "moving" 300 ms longer, and nobody needs it.
+    fadeDuration: 0,
     style: {
       version: 8,
       // Label glyphs come from this server (DejaVu Sans, made from the open font): no CDN.
@@ -199,11 +246,73 @@
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new ResetView(), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
-  map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 600, customAttribution: $("licence-text").textContent.trim().replace(/\s+/g, " ") }));
-  map.getCanvas().setAttribute("aria-label", "Interactive map; the list of alliances beside it carries the same information.");
+  // Compact (collapsed behind an "i" button) whenever the map is narrow, so the licence text
+  // does not cover a phone's map; the footer carries it in full.
+  // On the map, the first two sentences of the licence statement (the source and the OS
+  // copyright line); the footer below the map carries all of it.
+  const licence = $("licence-text").textContent.trim().replace(/\s+/g, " ");
+  const short = (licence.match(/^(.*?\.\s.*?\.)(\s|$)/) || [null, licence])[1];
+  const attribution = new maplibregl.AttributionControl({ customAttribution: short === licence ? licence : `${short} <a href="#licence-text">Full credits</a>.` });
+  map.addControl(attribution);
+  function collapseAttribution() {
+    const c = map.getContainer().querySelector(".maplibregl-ctrl-attrib");
+    if (c && c.classList.contains("maplibregl-compact")) {
+      c.classList.remove("maplibregl-compact-show");
+      c.removeAttribute("open");
+    }
+  }
+  map.on("load", collapseAttribution);
+  map.on("resize", () => setTimeout(collapseAttribution, 0));
+
+  /// "What's here?": the answer for the point under the cross at the map's centre, the
+  /// keyboard's way to ask the map (Enter on the focused map does the same).
+  function WhatsHere() {}
+  WhatsHere.prototype.onAdd = function (m) {
+    const div = el("div", { class: "maplibregl-ctrl maplibregl-ctrl-group whats-here" });
+    const button = el("button", { type: "button", id: "whats-here", title: "What is at the cross in the middle of the map?" }, "What's here?");
+    button.addEventListener("click", () => identifyCentre());
+    div.append(button);
+    return div;
+  };
+  WhatsHere.prototype.onRemove = function () {};
+  map.addControl(new WhatsHere(), "top-right");
+
+  const canvas = map.getCanvas();
+  canvas.setAttribute("aria-label", "Interactive map. Arrow keys move it, + and − zoom. Press Enter for the answer at the cross in the middle. The list of alliances beside it carries the same information.");
+  canvas.setAttribute("aria-describedby", "search-help");
+  // The cross marking the point "What's here?" answers for; shown while the map has the
+  // keyboard focus, and while the map is being moved.
+  const crosshair = el("div", { id: "crosshair", "aria-hidden": "true" });
+  map.getContainer().append(crosshair);
+  canvas.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      identifyCentre();
+    }
+  });
+  function identifyCentre() {
+    const c = map.getCenter();
+    return ask({ point: { lon: c.lng, lat: c.lat } }, { focus: true, fly: false });
+  }
+  timings.identifyCentre = identifyCentre; // for the browser tests
+
+  // Printing: a WebGL canvas prints blank (its drawing buffer is cleared once shown), so the
+  // page prints a picture of the map taken just before, drawn synchronously.
+  const printImage = $("map-print");
+  window.addEventListener("beforeprint", () => {
+    try {
+      map.redraw();
+      printImage.src = canvas.toDataURL("image/png");
+      printImage.alt = $("map").getAttribute("aria-label") || "The map";
+      printImage.hidden = false;
+    } catch (e) {
+      printImage.hidden = true; // the answer still prints
+    }
+  });
+  window.addEventListener("afterprint", () => { printImage.hidden = true; });
 
   const EMPTY = { type: "FeatureCollection", features: [] };
-  const GEONAMES = $("geonames-credit").innerHTML.trim().replace(/\s+/g, " ");
+  const GEONAMES = 'Place names: <a href="https://www.geonames.org/">GeoNames</a>, <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>';
 
   /// The tile URL templates of a TileJSON, absolute (MapLibre needs them so; braces kept).
   function tileUrls(tj) {
@@ -217,11 +326,16 @@
       map.addSource("basemap", { type: "raster", tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution || "" });
       map.addLayer({ id: "basemap", type: "raster", source: "basemap" });
     }
-    map.addSource("countries", { type: "geojson", data: "/api/v1/boundaries/countries.geojson" });
+
     map.addSource("tiles", { type: "vector", tiles: tileUrls(tj), minzoom: tj.minzoom, maxzoom: tj.maxzoom, promoteId: { alliances: "code" }, attribution: GEONAMES });
     map.addSource("pick", { type: "geojson", data: EMPTY });
     if (!config.basemap) {
-      map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f2efe9", "fill-outline-color": "#9a9a9a" } });
+      // The land backdrop (the UK's countries, 90 KB) comes after the alliances are drawn: the
+      // alliances are what the page is for, and parsing the backdrop would delay them.
+      timings.firstDraw.then(() => {
+        map.addSource("countries", { type: "geojson", data: "/api/v1/boundaries/countries.geojson" });
+        map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f2efe9", "fill-outline-color": "#9a9a9a" } }, "alliance-fill");
+      });
     }
     const tiles = (layer) => ({ source: "tiles", "source-layer": layer });
     map.addLayer({
@@ -397,6 +511,7 @@
     if (!timings.drawn) {
       timings.drawn = performance.now();
       document.body.dataset.ready = "true";
+      drewFirst();
     }
     const said = await answered;
     if (opts.announce && period === p) {
@@ -441,34 +556,110 @@
     return `${area.name} (${area.code})`;
   }
 
-  function answerBody(title, answer) {
+  /// One line on what the answer's kind of area is, for readers who have never heard of it.
+  function whatItIs(kind) {
+    return kind === "national_cancer_vanguard"
+      ? "In 2017 three National Cancer Vanguards did the work of a Cancer Alliance in parts of London and Greater Manchester: they brought hospitals, GPs and other NHS services together to improve cancer care."
+      : "A Cancer Alliance brings together the hospitals, GPs and other NHS services of an area to find cancers earlier and improve treatment and care.";
+  }
+
+  /// An alliance's name for a sentence: "Greater Manchester" (National Cancer Vanguard), not
+  /// "National Cancer Vanguard: Greater Manchester National Cancer Vanguard".
+  function shortName(a) {
+    return a.name.replace(/^National Cancer Vanguard:\s*/, "");
+  }
+
+  /// The place an answer is for, in words: "Postcode S40 1LL", "53.23500, -1.42140".
+  function placeWords(answer, q) {
+    if (answer.postcode) return `Postcode ${answer.postcode}`;
+    const { lon, lat } = q && q.point ? q.point : answer;
+    return `The point ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+  }
+
+  /// "42 m", "1.2 km"
+  function metres(m) {
+    return m < 1 ? "less than 1 m" : m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`;
+  }
+
+  /// The answer in plain words first (which alliance, what that is, the district, a nearby
+  /// border), then the NHS areas by name; codes and lists go in a disclosure after the
+  /// timeline (see showAnswer).
+  function answerBody(subject, answer, around) {
     const asOf = answer.as_of || (period && period.from);
-    const heading = el("p", { class: "codes" }, title, asOf ? ` — as at ${longDate(asOf)}` : null);
+    const heading = el("p", { class: "codes" }, subject, asOf ? ` — as at ${longDate(asOf)}` : null);
     const notes = (answer.notes || []).map((n) => el("li", {}, n));
     const superseded = answer.superseded_since
       ? el("p", { class: "note" }, `These boundaries were replaced on ${longDate(answer.superseded_since)} by newer editions that this map does not hold.`)
       : null;
+    const district = around && around.district
+      ? el("p", { id: "result-district" }, "Local council area: ", el("strong", {}, around.district.name), " (local authority district)")
+      : null;
     if (!answer.alliance) {
-      const where = answer.country && answer.country !== "England" ? ` It is in ${answer.country}.` : "";
+      const where = answer.country && answer.country !== "England" ? `It is in ${answer.country}. ` : answer.country ? "" : "It is at sea. ";
       return [heading, el("h2", { id: "result-alliance" }, "Outside England's Cancer Alliances"),
-        el("p", {}, `No Cancer Alliance, STP or Integrated Care Board covers this place.${where} Cancer Alliances cover England only.`)];
+        el("p", {}, `No Cancer Alliance, STP or Integrated Care Board covers this place. ${where}Cancer Alliances cover England only.`),
+        district];
     }
     const a = answer.alliance;
     const fp = answer.footprint || (answer.stp ? { ...answer.stp, kind: "stp" } : null);
     const sub = answer.sub_area;
+    const border = around && around.border;
+    const aKind = kindText(a.kind);
+    const lead = subject.startsWith("Postcode") ? "This postcode is in the " : "This place is in the ";
     return [
       heading,
-      el("h2", { id: "result-alliance" }, a.name),
-      el("p", {}, `${kindText(a.kind)} ${a.code}`),
+      el("h2", { class: "lead" }, lead, el("strong", { id: "result-alliance" }, shortName(a)), ` ${aKind}`),
+      el("p", { class: "explain" }, whatItIs(a.kind)),
+      district,
+      border ? el("p", { class: "note border", id: "result-border" },
+        el("strong", {}, "Near a border: "),
+        border.distance_m < 1 ? "this place is on the border with the " : `this place is ${metres(border.distance_m)} from the border with the `,
+        el("strong", {}, shortName(border.alliance)), ` ${kindText(border.alliance.kind)}. `,
+        "Boundaries are drawn from mapped lines: so close to one, check a postcode if the exact side matters.") : null,
+      answer.match === "nearest" ? el("p", { class: "note" }, `This place is just outside the mapped boundary (${metres(answer.distance_m)}); the nearest area is shown.`) : null,
       el("dl", { class: "areas" },
-        el("dt", {}, layerWords("footprint", fp, period && period.footprint)),
-        el("dd", {}, fp ? [el("strong", { id: "result-stp" }, fp.name), ` (${fp.code})`] : "None held for this date"),
-        el("dt", {}, layerWords("sub_area", sub, period && period.sub_area)),
-        el("dd", { id: "result-sub-area" }, sub ? areaText(sub) : "None held for this date")),
-      answer.match === "nearest" ? el("p", { class: "help" }, `Just outside the mapped boundary (${Math.round(answer.distance_m)} m); nearest area shown.`) : null,
+        el("dt", {}, `NHS area: ${layerWords("footprint", fp, period && period.footprint)}`),
+        el("dd", {}, fp ? el("strong", { id: "result-stp" }, fp.name) : "None held for this date"),
+        el("dt", {}, `Local NHS area: ${layerWords("sub_area", sub, period && period.sub_area)}`),
+        el("dd", { id: "result-sub-area" }, sub ? sub.name : "None held for this date")),
       notes.length ? el("ul", { class: "notes" }, notes) : null,
       superseded,
     ];
+  }
+
+  /// The codes of an answer's areas and the alliance's footprints and sub-areas, for those
+  /// who need them, behind a disclosure.
+  function detailsOf(answer) {
+    const a = answer.alliance;
+    if (!a) return null;
+    const fp = answer.footprint || (answer.stp ? { ...answer.stp, kind: "stp" } : null);
+    const sub = answer.sub_area;
+    const codes = el("dl", { class: "areas", id: "result-codes" },
+      el("dt", {}, kindText(a.kind)), el("dd", {}, `${kindText(a.kind)} ${a.code}`, ` (edition ${a.edition})`),
+      fp ? [el("dt", {}, layerWords("footprint", fp, period && period.footprint)), el("dd", {}, areaText(fp), fp.edition ? ` (edition ${fp.edition})` : null)] : null,
+      sub ? [el("dt", {}, layerWords("sub_area", sub, period && period.sub_area)), el("dd", {}, areaText(sub), ` (edition ${sub.edition})`)] : null);
+    return el("details", { id: "result-details" }, el("summary", {}, "Codes, and the alliance's NHS areas"), codes, allianceDetails(a.code));
+  }
+
+  /// "Copy link": the URL holds the answer (and its date), so a link reopens it.
+  function copyLink() {
+    const b = el("button", { type: "button", id: "copy-link", class: "secondary" }, "Copy link to this answer");
+    const status = el("span", { id: "copy-status", class: "help" });
+    b.addEventListener("click", async () => {
+      const url = window.location.href;
+      try {
+        await navigator.clipboard.writeText(url);
+        status.textContent = " Link copied.";
+        announce("Link copied.");
+      } catch (e) {
+        // No clipboard (permission, an old browser): show the link selected, to copy by hand.
+        const field = el("input", { type: "text", readonly: true, value: url, "aria-label": "Link to this answer", class: "link-field" });
+        status.replaceChildren(" Copy this link: ", field);
+        field.focus();
+        field.select();
+      }
+    });
+    return el("p", { class: "actions" }, b, status);
   }
 
   /// One line of a period in the timeline: what happened to `layer` since the period before.
@@ -526,19 +717,22 @@
   }
 
   /// A sentence for the live region about an answer.
-  function spoken(answer, t) {
+  function spoken(subject, answer, t, around) {
     const asOf = answer.as_of ? ` as at ${longDate(answer.as_of)}` : "";
-    if (!answer.alliance) return `Outside England's Cancer Alliances${asOf}.`;
+    if (!answer.alliance) return `${subject}: outside England's Cancer Alliances${asOf}.`;
     const changes = t ? t.periods.filter((q, i) => i > 0 && (q.alliance && q.alliance.code) !== (t.periods[i - 1].alliance && t.periods[i - 1].alliance.code)).length : 0;
+    const district = around && around.district ? ` Local council area: ${around.district.name}.` : "";
+    const border = around && around.border ? ` Near a border: ${metres(around.border.distance_m)} from the ${shortName(around.border.alliance)} ${kindText(around.border.alliance.kind)}.` : "";
     const history = t ? ` Its Cancer Alliance changed ${changes === 0 ? "no times" : changes === 1 ? "once" : changes + " times"} between 2017 and 2024; the timeline follows the answer.` : "";
-    return `${answer.alliance.name}, ${kindText(answer.alliance.kind)} ${answer.alliance.code}${asOf}.${history}`;
+    return `${subject} is in the ${shortName(answer.alliance)} ${kindText(answer.alliance.kind)}${asOf}.${district}${border}${history}`;
   }
 
-  function showAnswer(title, answer, t, opts) {
-    panel(answerBody(title, answer), t ? timelineView(t) : null, answer.alliance ? allianceDetails(answer.alliance.code) : null);
+  function showAnswer(subject, answer, t, around, opts) {
+    panel(answerBody(subject, answer, around), copyLink(), t ? timelineView(t) : null, detailsOf(answer));
     select(answer.alliance ? answer.alliance.code : null);
-    if (opts.focus) resultEl.focus({ preventScroll: true });
-    const said = spoken(answer, t);
+    setTitle(answer.alliance ? `${subject.replace(/^The point /, "")} is in the ${shortName(answer.alliance)} ${kindText(answer.alliance.kind)}` : `${subject.replace(/^The point /, "")}: outside England's Cancer Alliances`);
+    if (opts.focus) reveal();
+    const said = spoken(subject, answer, t, around);
     if (!opts.quiet) announce(said);
     return said;
   }
@@ -551,14 +745,23 @@
         el("p", {}, `${name ? `${name} (${code})` : code} is not a Cancer Alliance in the boundaries in force from ${spanText(period.from, period.until)}.`),
         el("p", {}, "Choose another date above, or see ", el("a", { href: "#changes" }, "what changed between two dates"), "."));
       select(null);
+      setTitle(`${name || code}: not a Cancer Alliance on these dates`);
+      if (opts.focus) reveal();
       return `${code} is not a Cancer Alliance on these dates.`;
     }
-    panel(el("h2", { id: "result-alliance" }, a.name), el("p", {}, `${kindText(a.kind)} ${a.code}`),
-      el("p", { class: "codes" }, `Boundaries in force from ${spanText(period.from, period.until)}`), allianceDetails(code));
+    const details = allianceDetails(code);
+    panel(el("p", { class: "codes" }, `Boundaries in force from ${spanText(period.from, period.until)}`),
+      el("h2", { class: "lead" }, el("strong", { id: "result-alliance" }, shortName(a)), ` ${kindText(a.kind)}`),
+      el("p", { class: "explain" }, whatItIs(a.kind)),
+      el("p", {}, "It is outlined in black on the map. Search for a postcode or click the map to see which alliance a place is in."),
+      copyLink(),
+      el("details", { id: "result-details" }, el("summary", {}, "Codes, and the alliance's NHS areas"),
+        el("p", {}, `${kindText(a.kind)} ${a.code}`), details));
     select(code);
+    setTitle(`${shortName(a)} ${kindText(a.kind)}`);
     if (opts.fly) map.fitBounds([[a.bbox[0], a.bbox[1]], [a.bbox[2], a.bbox[3]]], { padding: 30, duration: 600 });
-    if (opts.focus) resultEl.focus({ preventScroll: true });
-    const said = `${a.name}, ${kindText(a.kind)} ${a.code}.`;
+    if (opts.focus) reveal();
+    const said = `${shortName(a)} ${kindText(a.kind)}: shown on the map.`;
     if (!opts.quiet) announce(said);
     return said;
   }
@@ -571,6 +774,67 @@
     return isLatest(period) ? "date=latest" : `date=${period.from}`;
   }
 
+  /// The district and any nearby alliance border of a point (decoration: null on failure).
+  function surroundings(lon, lat) {
+    return getJson(`/api/v1/surroundings?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}&${dateParam()}`).catch(() => null);
+  }
+
+  /// A postcode district (outward code) alone: "LS1", "SW1A".
+  const OUTCODE = /^[A-Z]{1,2}[0-9][A-Z0-9]?$/;
+
+  /// A real postcode of district `outcode`: the nearest to its centre, from the postcode index.
+  async function examplePostcode(outcode, centroid) {
+    try {
+      const near = await getJson(`/api/v1/postcodes?lon=${centroid.lon.toFixed(6)}&lat=${centroid.lat.toFixed(6)}&radius=2000&limit=25`);
+      const hit = (near.postcodes || near.results || []).find((p) => (p.postcode || "").split(" ")[0] === outcode);
+      return hit ? hit.postcode : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /// A postcode district: its alliance shares, the map zoomed to it, and a real full postcode
+  /// to try.
+  async function askOutcode(outcode, opts, mine) {
+    const p = period;
+    const d = await getJson(`/api/v1/outcodes/${encodeURIComponent(outcode)}?${dateParam()}`);
+    const example = await examplePostcode(outcode, d.centroid);
+    if (mine !== asked || period !== p) return null;
+    place = { postcode: outcode };
+    writeUrl(false);
+    mark(d.centroid.lon, d.centroid.lat);
+    if (opts.fly) map.flyTo({ center: [d.centroid.lon, d.centroid.lat], zoom: 12, duration: 600 });
+    const shares = (d.alliances || []).map((s) => el("li", {}, el("strong", {}, s.name), ` ${kindText(s.kind)}: ${percent(s.share)} of its postcodes`));
+    const tryIt = example ? el("button", { type: "button", class: "linkish", id: "try-postcode" }, example) : null;
+    if (tryIt) tryIt.addEventListener("click", () => { $("q").value = example; lookupPostcode(example); });
+    const message = `${outcode} is a postcode district, not a full postcode${example ? ` — try ${example}` : ": add the last part, a number and two letters"}.`;
+    showError(message, {
+      title: `${outcode} is a postcode district`,
+      more: [
+        example ? el("p", {}, "Try a full postcode, such as ", tryIt, ", for an exact answer.") : null,
+        shares.length ? [el("p", {}, `The ${d.postcodes.toLocaleString("en-GB")} postcodes of ${outcode} are in:`), el("ul", { id: "outcode-shares" }, shares)] : null,
+        d.straddles_alliances ? el("p", { class: "note" }, `${outcode} crosses an alliance border: the full postcode decides.`) : null,
+      ].filter(Boolean),
+      focus: opts.focus,
+      quiet: opts.quiet,
+    });
+    // showError clears the pin; the district's centre stays marked.
+    mark(d.centroid.lon, d.centroid.lat);
+    return `${outcode} is a postcode district.`;
+  }
+
+  /// Plain words for a postcode the server refused (its detail names the part at fault).
+  function malformedWords(text, detail) {
+    const shown = text.trim().slice(0, 20);
+    const d = detail || "";
+    const why = /only contain letters/.test(d) ? "A postcode has only letters, numbers and one space."
+      : /5 to 7/.test(d) ? "A full postcode has 5 to 7 letters and numbers, in two parts."
+      : /inward/.test(d) ? "The last part of a postcode is a number and two letters."
+      : /outward/.test(d) ? "The first part of a postcode is one or two letters, then a number (and sometimes another letter or number)."
+      : "";
+    return `“${shown}” doesn't look like a UK postcode. ${why} A full postcode looks like LS1 1AZ or SW1A 1AA.`;
+  }
+
   /// Asks `q` for the period shown and shows the answer; resolves to the sentence announced.
   async function ask(q, opts) {
     const mine = ++asked;
@@ -581,40 +845,60 @@
       writeUrl(false);
       return showAlliance(q.alliance, opts);
     }
+    const compact = q.postcode ? q.postcode.toUpperCase().replace(/\s+/g, "") : "";
     try {
+      if (q.postcode && OUTCODE.test(compact)) return await askOutcode(compact, opts, mine);
       let answer;
-      let title;
       let key;
-      let timelineUrl;
+      let around;
       if (q.point) {
         const { lon, lat } = q.point;
         key = `point:${lon.toFixed(6)},${lat.toFixed(6)}`;
-        timelineUrl = `/api/v1/timeline?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}`;
+        const timelineUrl = `/api/v1/timeline?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}`;
         const tl = timeline && timeline.key === key ? Promise.resolve(timeline) : getJson(timelineUrl).then((t) => ({ ...t, key })).catch(() => null);
-        [answer] = await Promise.all([getJson(`/api/v1/lookup?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}&${dateParam()}`), tl.then((t) => { timeline = t; })]);
-        title = `Point ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+        [answer, around] = await Promise.all([
+          getJson(`/api/v1/lookup?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}&${dateParam()}`),
+          surroundings(lon, lat),
+          tl.then((t) => { timeline = t; })]);
       } else {
         answer = await getJson(`/api/v1/postcodes/${encodeURIComponent(q.postcode)}?${dateParam()}`);
         key = `postcode:${answer.postcode}`;
-        if (!timeline || timeline.key !== key) {
-          timeline = await getJson(`/api/v1/postcodes/${encodeURIComponent(answer.postcode)}/timeline`).then((t) => ({ ...t, key })).catch(() => null);
-        }
-        title = `Postcode ${answer.postcode}`;
+        const tl = timeline && timeline.key === key ? Promise.resolve(timeline)
+          : getJson(`/api/v1/postcodes/${encodeURIComponent(answer.postcode)}/timeline`).then((t) => ({ ...t, key })).catch(() => null);
+        [around] = await Promise.all([surroundings(answer.lon, answer.lat), tl.then((t) => { timeline = t; })]);
       }
       if (mine !== asked || period !== p) return null;
       const lon = q.point ? q.point.lon : answer.lon;
       const lat = q.point ? q.point.lat : answer.lat;
       place = q.point ? q : { postcode: answer.postcode };
       mark(lon, lat);
-      if (opts.fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 8.5), duration: 600 });
+      // Near a border, close enough to see on which side the point lies.
+      if (opts.fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), around && around.border ? 14 : 8.5), duration: 600 });
       writeUrl(false);
-      return showAnswer(title, answer, timeline && timeline.key === key ? timeline : null, opts);
+      return showAnswer(placeWords(answer, q), answer, timeline && timeline.key === key ? timeline : null, around, opts);
     } catch (e) {
       if (mine !== asked) return null;
-      if (q.postcode && e.kind === "http" && e.status === 400 && /postcode/i.test(e.detail || "")) showError(`That doesn't look like a UK postcode. ${e.detail}`);
-      else if (q.postcode && e.kind === "http" && e.status === 404) showError(`We couldn't find that postcode. ${e.detail}`);
-      else if (q.postcode && e.kind === "http" && e.status === 503) showError("Postcode search is not available on this server; click the map instead.");
-      else showError(e.detail || "Something went wrong.");
+      // The URL names the question, so a shared link shows the same error.
+      place = q.point ? q : { postcode: q.postcode.trim().slice(0, 20) };
+      writeUrl(false);
+      const shown = q.postcode ? q.postcode.trim().slice(0, 20) : "";
+      const err = { focus: opts.focus, quiet: opts.quiet, invalid: Boolean(q.postcode) };
+      if (q.postcode && e.kind === "http" && e.status === 400 && /postcode/i.test(e.detail || "")) {
+        showError(malformedWords(q.postcode, e.detail), { ...err, title: "That is not a postcode" });
+      } else if (q.postcode && e.kind === "http" && e.status === 404) {
+        const elsewhere = /is in ([^;]+);/.exec(e.detail || "");
+        showError(elsewhere
+          ? `${shown.toUpperCase()} is a postcode of ${elsewhere[1]}, which has no Cancer Alliance: they cover England only.`
+          : OUTCODE.test(compact) ? `We couldn't find the postcode district ${compact}. Check it for typing mistakes, or type the full postcode.`
+          : `We couldn't find the postcode ${shown.toUpperCase()}. Check it for typing mistakes. Very new postcodes may not be listed yet.`,
+        { ...err, title: elsewhere ? "Outside England" : "Postcode not found" });
+      } else if (q.postcode && e.kind === "http" && e.status === 503) {
+        showError("Postcode search is not available on this server right now. Click the map instead, or try again later.", { ...err, invalid: false, title: "Postcode search unavailable" });
+      } else if (e.kind === "network") {
+        showError(e.detail, { ...err, invalid: false, title: "The service is not responding" });
+      } else {
+        showError(e.detail || "Something went wrong. Try again.", { ...err, invalid: false });
+      }
       return null;
     }
   }
@@ -639,7 +923,7 @@
 
   function search(text) {
     const value = text.trim();
-    if (!value) return showError("Type a postcode, such as LS1 1AZ, or coordinates such as 53.80, -1.55.");
+    if (!value) return showError("Type a postcode, such as LS1 1AZ, or a latitude and longitude, such as 53.80, -1.55.", { title: "Nothing to search for", invalid: true, focus: true });
     const point = parseCoordinates(value);
     if (point) return lookupPoint(point.lon, point.lat, true);
     return lookupPostcode(value);
@@ -652,10 +936,10 @@
 
   $("locate").addEventListener("click", () => {
     clearError();
-    if (!navigator.geolocation) return showError("Your browser cannot share your location.");
+    if (!navigator.geolocation) return showError("Your browser cannot share your location. Search for a postcode instead.", { title: "Location not available" });
     navigator.geolocation.getCurrentPosition(
       (pos) => lookupPoint(pos.coords.longitude, pos.coords.latitude, true),
-      () => showError("Your location is not available (permission denied or no signal)."),
+      () => showError("Your location is not available: the browser was not allowed to share it, or has no signal. Search for a postcode instead.", { title: "Location not available", focus: true }),
       { timeout: 10000 });
   });
 
@@ -664,9 +948,16 @@
   });
 
   // ---- the alliance list (the text alternative to the map) -------------------
+  const byName = (a, b) => a.name.localeCompare(b.name, "en-GB");
+  const filterEl = $("alliance-filter");
+
+  function visibleItems() {
+    return [...listEl.querySelectorAll("li:not([hidden]) button")];
+  }
+
   function buildList() {
     const current = place && place.alliance;
-    listEl.replaceChildren(...shown.alliances.map((a) => {
+    listEl.replaceChildren(...[...shown.alliances].sort(byName).map((a) => {
       const b = el("button", { type: "button", "data-code": a.code, "aria-current": String(a.code === current) },
         el("span", { class: "swatch", style: `background:${a.colour || "#ddd"}`, "aria-hidden": "true" }),
         el("span", {}, a.name));
@@ -674,14 +965,47 @@
         ask({ alliance: a.code }, { focus: true, fly: true });
       });
       b.addEventListener("keydown", (e) => {
-        const items = [...listEl.querySelectorAll("button")];
+        const items = visibleItems();
         const i = items.indexOf(b);
-        if (e.key === "ArrowDown" && i < items.length - 1) { items[i + 1].focus(); e.preventDefault(); }
-        if (e.key === "ArrowUp" && i > 0) { items[i - 1].focus(); e.preventDefault(); }
+        // At the ends too the arrows are the list's (not a scroll of the panel).
+        if (e.key === "ArrowDown") { if (i < items.length - 1) items[i + 1].focus(); e.preventDefault(); }
+        if (e.key === "ArrowUp") { (i > 0 ? items[i - 1] : filterEl).focus(); e.preventDefault(); }
       });
-      return el("li", {}, b);
+      return el("li", { "data-name": a.name.toLowerCase() }, b);
     }));
+    applyFilter(false);
   }
+
+  let filterTimer = null;
+  /// Shows only the alliances whose name (or code) holds the filter's words; says how many,
+  /// on screen at once and in the live region once typing pauses.
+  function applyFilter(speak) {
+    const words = filterEl.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const items = [...listEl.children];
+    let n = 0;
+    for (const li of items) {
+      const code = li.firstChild.dataset.code.toLowerCase();
+      const hit = words.every((w) => li.dataset.name.includes(w) || code === w);
+      li.hidden = !hit;
+      if (hit) n++;
+    }
+    const text = words.length ? (n ? `${n} of ${items.length} alliances match “${filterEl.value.trim()}”.` : `No alliance matches “${filterEl.value.trim()}”.`) : "";
+    $("filter-status").textContent = text;
+    clearTimeout(filterTimer);
+    if (speak && text) filterTimer = setTimeout(() => announce(text), 600);
+  }
+  filterEl.addEventListener("input", () => applyFilter(true));
+  // The skip link focuses the filter without touching the URL (whose hash holds an answer).
+  document.querySelector(".skip").addEventListener("click", (e) => {
+    e.preventDefault();
+    filterEl.focus();
+  });
+  filterEl.addEventListener("keydown", (e) => {
+    const first = visibleItems()[0];
+    if (e.key === "ArrowDown" && first) { first.focus(); e.preventDefault(); }
+    // Enter with matches opens the first: typing part of a name and Enter is enough.
+    if (e.key === "Enter" && first) { e.preventDefault(); first.click(); }
+  });
 
   // ---- what changed between two editions ------------------------------------------
   const KIND_WORDS = {
@@ -759,11 +1083,11 @@
       else if (tos.length === 1) out.merged.push({ to: tos[0], pairs: g });
       else out.reorganised.push({ froms, tos, pairs: g });
     }
-    const byName = (a, b) => a.localeCompare(b);
-    out.split.sort((a, b) => byName(a.from.name, b.from.name));
-    out.merged.sort((a, b) => byName(a.to.name, b.to.name));
-    out.recoded.sort((a, b) => byName(a.from.name, b.from.name));
-    out.unchanged.sort((a, b) => byName(a.area.name, b.area.name));
+    const alpha = (a, b) => a.localeCompare(b);
+    out.split.sort((a, b) => alpha(a.from.name, b.from.name));
+    out.merged.sort((a, b) => alpha(a.to.name, b.to.name));
+    out.recoded.sort((a, b) => alpha(a.from.name, b.from.name));
+    out.unchanged.sort((a, b) => alpha(a.area.name, b.area.name));
     out.moved.sort((a, b) => big(b) - big(a));
     return out;
   }
@@ -844,9 +1168,10 @@
     try {
       const body = await getJson(`/api/v1/crosswalk?kind=${kind}&from=${from}&to=${to}`);
       out.replaceChildren(...changesView(body).flat(2).filter(Boolean));
-      // Said once by screen readers; the same words are on screen in the summary below.
+      // Said once, in the page's live region; the same words are on screen in the summary.
       status.classList.add("visually-hidden");
       status.textContent = `Compared: ${out.querySelector("#compare-summary") ? out.querySelector("#compare-summary").textContent : "same edition, nothing changed."}`;
+      announce(status.textContent);
     } catch (e) {
       if (e.kind === "http" && e.status === 404) {
         $("compare").hidden = true;
@@ -854,17 +1179,20 @@
       } else {
         status.textContent = `The comparison failed: ${e.detail || "something went wrong."}`;
       }
+      announce(status.textContent);
     }
   }
 
   $("compare-kind").addEventListener("change", fillCompareDates);
   // Links to the comparison move there without touching the URL (which holds the answer).
+  // So do the map's "Full credits" link (to the licence text in the footer).
   document.addEventListener("click", (e) => {
-    const a = e.target.closest && e.target.closest('a[href="#changes"]');
+    const a = e.target.closest && e.target.closest('a[href="#changes"], a[href="#licence-text"]');
     if (!a) return;
     e.preventDefault();
-    $("changes").scrollIntoView({ block: "start" });
-    $("changes").focus({ preventScroll: true });
+    const target = $(a.getAttribute("href").slice(1));
+    target.scrollIntoView({ block: "start" });
+    if (target.tabIndex >= 0 || target.hasAttribute("tabindex")) target.focus({ preventScroll: true });
   });
   $("compare").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -898,6 +1226,8 @@
     if (!q) {
       resultEl.replaceChildren(el("p", { class: "hint" }, "Search for a postcode, click the map, or choose an alliance from the list."));
       mark(null);
+      setTitle(null);
+      clearError();
     }
     if (p) await switchPeriod(p, { push: false, announce: false, reask: false });
     // A shared link's answer flies there and takes the focus, as a new search would.
@@ -905,7 +1235,7 @@
       await listReady.catch(() => {}); // the 2017 details of an alliance
       await ask(q, { focus: initial, fly: initial });
     }
-    if (notice) showError(notice);
+    if (notice) showNotice(notice);
   }
 
   const listReady = getJson("/api/v1/alliances").then((body) => {
@@ -917,6 +1247,7 @@
   });
 
   map.on("load", async () => {
+    timings.mapLoad = performance.now();
     const d = new URLSearchParams(window.location.search).get("date");
     addLayers(await configReady, await tileJsonOf(d && (ISO.test(d) || d === "latest") ? d : "2017-04-01").catch(() => tileJsonOf("2017-04-01")));
     map.on("mousemove", "alliance-fill", (e) => {
@@ -940,8 +1271,8 @@
       window.addEventListener("popstate", () => applyUrl(false));
       await applyUrl(true);
     } catch (e) {
-      showError(e.detail || "The alliance-map service is not responding.");
+      showError(e.detail || "The alliance-map service is not responding.", { title: "The service is not responding" });
     }
   });
-  listReady.catch((e) => showError(e.detail || "The alliance-map service is not responding."));
+  listReady.catch((e) => showError(e.detail || "The alliance-map service is not responding.", { title: "The service is not responding" }));
 })();

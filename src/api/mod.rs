@@ -9,6 +9,7 @@ pub mod annotate;
 pub mod areas;
 pub mod body;
 pub mod boundaries;
+pub mod compress;
 pub mod dated_areas;
 pub mod editions;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod ops;
 pub mod pipe;
 pub mod postcodes;
 pub mod query;
+pub mod surroundings;
 pub mod tiles;
 pub mod web;
 
@@ -67,7 +69,7 @@ impl AppState {
     pub fn with_web(atlas: Atlas, web: web::WebConfig) -> Self {
         AppState {
             shared: Arc::new(Shared {
-                pages: ArcSwap::from_pointee(web::RenderedPages::for_atlas(&atlas)),
+                pages: ArcSwap::from_pointee(web::RenderedPages::for_atlas(&atlas, &web)),
                 current: ArcSwap::from_pointee(atlas),
                 web,
                 metrics: Arc::new(Metrics::new()),
@@ -119,6 +121,8 @@ fn warm_up(atlas: Arc<Atlas>) {
         atlas
             .tiles
             .prepare(&atlas.data, &atlas.map_layers_at(period).colours, period);
+        // The district index the page's answers name districts from.
+        atlas.tiles.district_at(&atlas.data, 0.0, 0.0);
         crate::atlas::release_free_memory();
     });
 }
@@ -141,6 +145,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/v1/fonts/{fontstack}/{range}", get(tiles::glyphs))
         .route("/api/v1/lookup", get(lookup::lookup_get).post(lookup::lookup_post))
+        .route("/api/v1/surroundings", get(surroundings::surroundings))
         .route("/api/v1/editions", get(editions::list_editions))
         .route("/api/v1/timeline", get(editions::timeline))
         .route("/api/v1/crosswalk", get(editions::crosswalk))
@@ -168,7 +173,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        // One layer for both (each `Router::layer` call adds a boxed service per route).
+        .layer((DefaultBodyLimit::max(body::MAX_BODY_BYTES), compress::CompressJsonLayer))
         .with_state(state)
 }
 

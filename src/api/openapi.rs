@@ -5,7 +5,10 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::query::{NoParams, Query};
-use super::{annotate, areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, tiles, web, AppState};
+use super::{
+    annotate, areas, boundaries, dated_areas, editions, error, lookup, ops, postcodes, surroundings, tiles, web,
+    AppState,
+};
 use crate::model::Manifest;
 
 #[derive(OpenApi)]
@@ -18,6 +21,7 @@ use crate::model::Manifest;
         ops::healthz,
         lookup::lookup_get,
         lookup::lookup_post,
+        surroundings::surroundings,
         editions::list_editions,
         editions::timeline,
         editions::crosswalk,

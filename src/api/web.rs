@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -94,33 +93,43 @@ fn render_pages(attribution: &str) -> Vec<Asset> {
         .collect()
 }
 
-/// The pages rendered for one data generation (its manifest's attribution).
+/// The pages and the map settings rendered for one data generation (its manifest's
+/// attribution), each an [`Asset`]: compressed once, with an ETag.
 pub struct RenderedPages {
     version: u64,
     pages: Vec<Asset>,
+    config: Asset,
+}
+
+/// The current generation's rendering, made again once after a reload brought a new manifest.
+fn rendered(state: &AppState) -> std::sync::Arc<RenderedPages> {
+    let atlas = state.atlas();
+    let current = state.pages.load_full();
+    if current.version == atlas.version {
+        return current;
+    }
+    let fresh = std::sync::Arc::new(RenderedPages::for_atlas(&atlas, &state.web));
+    state.pages.store(fresh.clone());
+    fresh
 }
 
 fn page(state: &AppState, name: &str, headers: &HeaderMap) -> Response {
     let i = PAGES.iter().position(|(n, _)| *n == name).unwrap_or(0);
-    let atlas = state.atlas();
-    let current = state.pages.load();
-    if current.version == atlas.version {
-        return current.pages[i].respond(headers);
-    }
-    // A reload brought a new manifest: render once for the new generation.
-    let fresh = std::sync::Arc::new(RenderedPages {
-        version: atlas.version,
-        pages: render_pages(&atlas.data.manifest.attribution),
-    });
-    state.pages.store(fresh.clone());
-    fresh.pages[i].respond(headers)
+    rendered(state).pages[i].respond(headers)
 }
 
 impl RenderedPages {
-    pub fn for_atlas(atlas: &crate::atlas::Atlas) -> Self {
+    pub fn for_atlas(atlas: &crate::atlas::Atlas, web: &WebConfig) -> Self {
+        let config = MapConfig {
+            basemap: web.basemap.clone(),
+            attribution: atlas.data.manifest.attribution.clone(),
+        };
+        // Serialising two strings and an option cannot fail; an empty object would still load.
+        let json = serde_json::to_vec(&config).unwrap_or_else(|_| b"{}".to_vec());
         RenderedPages {
             version: atlas.version,
             pages: render_pages(&atlas.data.manifest.attribution),
+            config: Asset::new(json, "application/json", NO_CACHE),
         }
     }
 }
@@ -205,11 +214,13 @@ impl WebConfig {
 }
 
 /// The map page's settings.
+// The same for a whole data generation: served with an ETag, compressed once.
 #[utoipa::path(get, path = "/api/v1/config", tag = "map", responses((status = 200, body = MapConfig),
     (status = 400, description = "A query parameter", body = super::error::Problem, content_type = "application/problem+json")))]
-pub async fn config(State(state): State<AppState>, Query(NoParams {}): Query<NoParams>) -> Json<MapConfig> {
-    Json(MapConfig {
-        basemap: state.web.basemap.clone(),
-        attribution: state.atlas().data.manifest.attribution.clone(),
-    })
+pub async fn config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(NoParams {}): Query<NoParams>,
+) -> Response {
+    rendered(&state).config.respond(&headers)
 }

@@ -574,13 +574,23 @@ where
 /// half the stack's overhead (docs/PERFORMANCE.md).
 fn finish(shared: &Shared, route: Option<&MatchedPath>, started: Instant, mut response: Response) -> Response {
     {
+        let response_status = response.status();
         let headers = response.headers_mut();
         // Pages, and scripts (a worker script's own CSP governs the worker: MapLibre's worker
         // fetches the map's data), get the page policy.
-        let document = headers.get(header::CONTENT_TYPE).is_some_and(|ct| {
-            let ct = ct.as_bytes();
-            ct.starts_with(b"text/html") || ct.starts_with(b"text/javascript")
-        });
+        let document = match headers.get(header::CONTENT_TYPE) {
+            Some(ct) => {
+                let ct = ct.as_bytes();
+                ct.starts_with(b"text/html") || ct.starts_with(b"text/javascript")
+            }
+            // A 304 carries no content type, but the browser stores its headers over the cached
+            // ones: a revalidated page or worker script must keep the page policy, or the
+            // worker (MapLibre's) could fetch nothing on the next visit.
+            None => {
+                response_status == axum::http::StatusCode::NOT_MODIFIED
+                    && route.is_some_and(|m| matches!(m.as_str(), "/" | "/docs" | "/assets/{name}"))
+            }
+        };
         let exposes = headers.contains_key(header::ETAG) || headers.contains_key(header::RETRY_AFTER);
         // One growth of the map, not one per insert.
         headers.reserve(3 + usize::from(exposes) + if document { shared.document_headers.len() } else { 0 });

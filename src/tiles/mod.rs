@@ -72,6 +72,9 @@ struct ContextTiles {
     context: Context,
     zooms: Vec<OnceLock<Prepared>>,
     bounds: [f64; 4],
+    /// The district outlines indexed for point tests (the answer names a point's district),
+    /// built on first use.
+    district_index: OnceLock<crate::spatial::LayerIndex>,
 }
 
 /// An area's properties in the tiles.
@@ -159,8 +162,26 @@ impl Tiles {
                 bounds = grow(bounds, [w, n, e, s]);
             }
             let zooms = (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect();
-            ContextTiles { context, zooms, bounds }
+            ContextTiles {
+                context,
+                zooms,
+                bounds,
+                district_index: OnceLock::new(),
+            }
         })
+    }
+
+    /// The local-authority district (code, name) covering a point, from the map's context
+    /// files; `None` where no district covers it or the data has none. On a border between two
+    /// districts, the lower-indexed one (file order) answers.
+    pub fn district_at(&self, data: &Dataset, lon: f64, lat: f64) -> Option<(&str, &str)> {
+        let context = self.context(data);
+        let index = context
+            .district_index
+            .get_or_init(|| crate::spatial::LayerIndex::new(context.context.district_geometry.iter()));
+        let i = index.covering(lon, lat).first()?;
+        let (code, name) = context.context.districts.get(i as usize)?;
+        Some((code.as_str(), name.as_str()))
     }
 
     /// The TileJSON layer list: every layer with content, with its fields and zooms.

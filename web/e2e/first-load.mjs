@@ -18,6 +18,14 @@ for (let run = 0; run < Number(runs); run++) {
   const byKind = {};
   const tiles = [];
   context.on("request", (r) => { if (r.url().includes("/api/v1/tiles/")) tiles.push(r.url()); });
+  const workerTimes = [];
+  context.on("requestfinished", (r) => {
+    const t = r.timing();
+    const u = r.url().replace(base, "");
+    if (u.startsWith("/api/v1/tiles/") || u.startsWith("/api/v1/fonts/")) workerTimes.push([u, t.startTime - navStart, t.startTime - navStart + t.responseEnd]);
+  });
+  let navStart = 0;
+  page.on("request", (r) => { if (r.isNavigationRequest() && !navStart) navStart = r.timing().startTime; });
   context.on("requestfinished", async (r) => {
     const s = await r.sizes().catch(() => null);
     if (!s) return;
@@ -27,9 +35,44 @@ for (let run = 0; run < Number(runs); run++) {
     const kind = u.pathname.startsWith("/api/v1/tiles/") ? "tiles" : u.pathname.startsWith("/api/v1/fonts/") ? "glyphs" : u.pathname;
     byKind[kind] = (byKind[kind] || 0) + n;
   });
+  // E2E_LIVE_WEB=1: the page's script from web/ on disk (as in map.mjs), to time a change
+  // before rebuilding the binary.
+  // E2E_WEB_DIR=DIR: the page, its script and style sheet from DIR (e.g. an older version,
+  // `git show REV:web/app.js`…), for an A/B comparison on the same server and machine load.
+  const webDir = process.env.E2E_WEB_DIR || (process.env.E2E_LIVE_WEB && new URL("..", import.meta.url).pathname);
+  if (webDir) {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"]]) {
+      await context.route(pattern, (r) => r.fulfill({ contentType: type, body: readFileSync(join(webDir, file)) }));
+    }
+    await context.route((u) => u.pathname === "/", async (route) => {
+      const served = await (await route.fetch()).text();
+      const attribution = (served.match(/<p id="licence-text"[^>]*>([\s\S]*?)<\/p>/) || ["", ""])[1];
+      await route.fulfill({ contentType: "text/html; charset=utf-8", body: readFileSync(join(webDir, "index.html"), "utf8").replace("<!--attribution-->", attribution) });
+    });
+  }
+  // EXPERIMENT=no-countries: the backdrop answered empty, to see what it costs.
+  if (process.env.EXPERIMENT === "no-countries") {
+    await context.route("**/boundaries/countries.geojson*", (r) => r.fulfill({ contentType: "application/geo+json", body: '{"type":"FeatureCollection","features":[]}' }));
+  }
   await page.goto(base + "/");
   await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   const drawnMs = await page.evaluate(() => Math.round(window.__allianceMap.drawn - performance.getEntriesByType("navigation")[0].startTime));
+  if (process.env.WATERFALL) {
+    // What the page waits for: each main-thread resource's start and end, the map's load
+    // event and the drawing (the worker's tile and glyph requests appear in Playwright's
+    // request events instead, timed from the context).
+    const w = await page.evaluate(() => ({
+      resources: performance.getEntriesByType("resource").map((e) => [Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize, e.name.replace(location.origin, "")]),
+      nav: performance.getEntriesByType("navigation").map((e) => [Math.round(e.responseEnd), Math.round(e.domInteractive), Math.round(e.domContentLoadedEventEnd)])[0],
+      mapLoad: Math.round(window.__allianceMap.mapLoad),
+      drawn: Math.round(window.__allianceMap.drawn),
+    }));
+    console.log(`  document ${w.nav}; map load ${w.mapLoad} ms; drawn ${w.drawn} ms`);
+    for (const [s, e, n, u] of w.resources) console.log(`  ${String(s).padStart(5)} → ${String(e).padStart(5)} ms ${String(n).padStart(7)} B ${u}`);
+    for (const [u, s, e] of workerTimes) console.log(`  worker ${String(Math.round(s)).padStart(5)} → ${String(Math.round(e)).padStart(5)} ms ${u}`);
+  }
   await page.waitForTimeout(500);
   const top = Object.entries(byKind).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KB`).join(", ");
   console.log(`run ${run + 1}: navigation → drawn ${drawnMs} ms; ${(bytes / 1024).toFixed(0)} KB on the wire (${top})`);
