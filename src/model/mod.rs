@@ -186,11 +186,14 @@ impl Dataset {
         use rayon::prelude::*;
         let manifest = Arc::new(manifest);
         let origin = source.path(manifest::MANIFEST_FILE);
-        // Every layer file parses independently: side by side.
+        // Every layer file parses independently: side by side. The error reported is the first
+        // in the manifest's order, whichever thread met it first (the same data, the same message).
         let mut loaded: Vec<(manifest::LayerSpec, Vec<AreaFeature>)> = manifest
             .layers
             .par_iter()
             .map(|spec| Ok((spec.clone(), boundaries::load_layer(source, spec)?)))
+            .collect::<Vec<Result<_, DataError>>>()
+            .into_iter()
             .collect::<Result<_, DataError>>()?;
         let country_at = loaded
             .iter()
