@@ -17,17 +17,12 @@ use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
 
-/// The columns, in order.
-pub const COLUMNS: [&str; 8] = [
-    "alliance_code",
-    "alliance_name",
-    "footprint_code",
-    "footprint_name",
-    "sub_area_code",
-    "sub_area_name",
-    "match",
-    "distance_m",
-];
+/// The columns, in order: the area columns of a dated `annotate` (the same names in every
+/// interface), then the lookup's `match` and `distance_m`.
+pub const COLUMNS: [&str; 8] = {
+    let a = alliance_map::annotate::DATED_COLUMNS;
+    [a[0], a[1], a[2], a[3], a[4], a[5], "match", "distance_m"]
+};
 
 /// A row's `match`: the lookup's kinds (the HTTP API's `match`), then why a row has no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
