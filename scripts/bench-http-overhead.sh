@@ -53,7 +53,20 @@ measure() {
   after=$(cpu "$2")
   awk -v b="$before" -v a="$after" '/Requests\/sec/ {r=$2} /requests in/ {n=$1} END {printf "%s %.2f\n", r, (a - b) * 1e6 / n}' <<< "$out"
 }
+# Waits until process $1 has finished its background warm-up (lookup grids, crosswalks, the
+# default period's map tiles: several CPU-seconds that would otherwise land in the first rounds):
+# less than 20 ms of CPU in half a second, or 120 s at most.
+wait_idle() {
+  local before after
+  for _ in $(seq 240); do
+    before=$(cpu "$1"); sleep 0.5; after=$(cpu "$1")
+    awk -v b="$before" -v a="$after" 'BEGIN {exit !(a - b < 0.02)}' && return 0
+  done
+  echo "warning: process $1 still busy after 120 s" >&2
+}
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+wait_idle "$pid"
+[ -n "$base_pid" ] && wait_idle "$base_pid"
 # Warm both (grid built, caches hot).
 $client_cpu wrk -t1 -c8 -d2s -s "$work/lookup.lua" "http://127.0.0.1:$port" >/dev/null
 $client_cpu wrk -t1 -c8 -d2s -s "$work/lookup.lua" "http://127.0.0.1:$bare_port" >/dev/null

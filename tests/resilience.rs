@@ -704,3 +704,74 @@ async fn a_large_annotate_upload_streams_both_ways_through_the_real_server() {
     );
     assert!(lines[n].starts_with(&format!("{},", n - 1)));
 }
+
+/// Reads one HTTP/1.1 answer with a `content-length` body from `s`; its status line.
+async fn read_answer(s: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before an answer: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text.lines().next().unwrap_or_default().to_string();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_later_head_trickled_too_slowly_closes_the_connection_but_steady_requests_keep_it() {
+    // A long idle timeout: only the head timeout (1 s) can close the trickler quickly.
+    let server = start(
+        Limits {
+            idle_timeout: Duration::from_secs(30),
+            ..limits()
+        },
+        None,
+    );
+    let get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Steady: a request every 300 ms for 3 s on one connection, all answered.
+    let mut steady = TcpStream::connect(&server.addr).await.unwrap();
+    for _ in 0..10 {
+        steady.write_all(get).await.unwrap();
+        assert!(read_answer(&mut steady).await.contains("200"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Trickling: one request answered, then the next head a byte every 200 ms.
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(get).await.unwrap();
+    assert!(read_answer(&mut s).await.contains("200"));
+    let started = Instant::now();
+    let trickle = async {
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+            if s.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(12), trickle).await.ok();
+    let closed = until_closed(&mut s, Duration::from_secs(1)).await;
+    assert!(closed.is_ok(), "the trickler was kept for {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    let m = common::text(&format!("{}/metrics", server.admin)).await;
+    assert!(
+        m.contains("alliance_map_connections_closed_total{reason=\"header_timeout\"} 1"),
+        "{m}"
+    );
+}

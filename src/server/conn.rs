@@ -3,7 +3,7 @@
 //! without making progress.
 //!
 //! - [`Activity`]: per-connection counters (requests started, requests in handlers, large
-//!   writes) that the connection's watchdog reads to tell a connection doing work from one
+//!   writes, reads) that the connection's watchdog reads to tell a connection doing work from one
 //!   that only exists; updated with relaxed atomics on an uncontended per-connection cache
 //!   line (no clock read, lock or allocation per request);
 //! - [`Tracked`]: the service wrapper that counts requests into the [`Activity`];
@@ -37,6 +37,9 @@ pub struct Activity {
     in_flight: AtomicUsize,
     /// Writes larger than [`CONTROL_WRITE_BYTES`].
     writes: AtomicU64,
+    /// Reads that brought bytes: with no request started, a head arriving too slowly (or, on
+    /// HTTP/2, frames that are not requests).
+    reads: AtomicU64,
 }
 
 /// A snapshot of an [`Activity`], to compare with the next one.
@@ -45,6 +48,7 @@ pub struct Seen {
     pub requests: u64,
     pub writes: u64,
     pub in_flight: usize,
+    pub reads: u64,
 }
 
 impl Activity {
@@ -53,7 +57,17 @@ impl Activity {
             requests: self.requests.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
+            reads: self.reads.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl Seen {
+    /// Whether `self`, a later snapshot than `before`, shows work: a request in a handler, a
+    /// new request or a response written. Reads alone are not work: a client trickling a
+    /// head (or pinging) makes none.
+    pub fn busy_since(&self, before: &Seen) -> bool {
+        self.in_flight > 0 || self.requests != before.requests || self.writes != before.writes
     }
 }
 
@@ -175,7 +189,13 @@ impl<T> TimedIo<T> {
 
 impl<T: AsyncRead> AsyncRead for TimedIo<T> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_read(cx, buf)
+        let this = self.project();
+        let before = buf.filled().len();
+        let polled = this.io.poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        polled
     }
 }
 

@@ -47,7 +47,8 @@ pub struct Limits {
     /// Slowest average rate (bytes a second) a request body may arrive at, after the grace.
     pub min_body_rate: u64,
     /// Longest a client may take to send request headers; a new connection's first request
-    /// must be complete this long after it was accepted (enforced by the accept loop).
+    /// must be complete this long after it was accepted; a later request's head, within one
+    /// to two of these (enforced by each connection's watchdog, [`super::listen`]).
     pub header_timeout: Duration,
     /// Longest a connection may stay open with nothing in a handler and nothing sent.
     pub idle_timeout: Duration,
