@@ -43,7 +43,7 @@ for (let run = 0; run < Number(runs); run++) {
   if (webDir) {
     const { readFileSync } = await import("node:fs");
     const { join } = await import("node:path");
-    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"]]) {
+    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"], ["**/assets/boot.js", "boot.js", "text/javascript"]]) {
       await context.route(pattern, (r) => r.fulfill({ contentType: type, body: readFileSync(join(webDir, file)) }));
     }
     await context.route((u) => u.pathname === "/", async (route) => {
