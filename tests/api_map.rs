@@ -181,6 +181,7 @@ async fn the_page_and_its_assets_are_served() {
         ("/?postcode=LS1%201AZ", "text/html"),
         ("/docs", "text/html"),
         ("/assets/app.js", "text/javascript"),
+        ("/assets/boot.js", "text/javascript"),
         ("/assets/maplibre-gl.js", "text/javascript"),
         ("/assets/maplibre-gl-csp-worker.js", "text/javascript"),
         ("/assets/maplibre-gl.css", "text/css"),

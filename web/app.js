@@ -41,10 +41,20 @@
     return e;
   }
 
+  /// The answers boot.js asked for from the page's head, each taken over once (by its URL).
+  const boot = window.__allianceBoot || {};
+  const booted = new Map(Object.entries({
+    [`/api/v1/tiles.json?date=${boot.date}`]: boot.tileJson,
+    "/api/v1/config": boot.config,
+    "/api/v1/editions": boot.editions,
+  }).filter(([, r]) => r));
+
   async function getJson(url) {
     let response;
+    const early = booted.get(url);
+    booted.delete(url);
     try {
-      response = await fetch(url, { headers: { accept: "application/json" } });
+      response = await (early || fetch(url, { headers: { accept: "application/json" } }));
     } catch (e) {
       throw { kind: "network", detail: "The alliance-map service is not responding. Check your connection and try again." };
     }
@@ -236,6 +246,9 @@
     fadeDuration: 0,
     style: {
       version: 8,
+      // No paint transitions: the layers added at the start would otherwise keep the map
+      // redrawing for 300 ms (each frame in software WebGL competes with the map's worker).
+      transition: { duration: 0, delay: 0 },
       // Label glyphs come from this server (DejaVu Sans, made from the open font): no CDN.
       glyphs: `${window.location.origin}/api/v1/fonts/{fontstack}/{range}.pbf`,
       sources: {},
@@ -328,7 +341,6 @@
     }
 
     map.addSource("tiles", { type: "vector", tiles: tileUrls(tj), minzoom: tj.minzoom, maxzoom: tj.maxzoom, promoteId: { alliances: "code" }, attribution: GEONAMES });
-    map.addSource("pick", { type: "geojson", data: EMPTY });
     if (!config.basemap) {
       // The land backdrop (the UK's countries, 90 KB) comes after the alliances are drawn: the
       // alliances are what the page is for, and parsing the backdrop would delay them.
@@ -376,10 +388,6 @@
       layout: { "text-field": ["get", "name"], "text-font": ["DejaVu Sans Bold"], "text-size": 12, "text-max-width": 9, "symbol-sort-key": 0 },
       paint: { "text-color": "#000000", ...halo },
     });
-    map.addLayer({
-      id: "pick", type: "circle", source: "pick",
-      paint: { "circle-radius": 7, "circle-color": "#ffbf47", "circle-stroke-color": "#000", "circle-stroke-width": 2 },
-    });
   }
 
   function select(code) {
@@ -387,9 +395,19 @@
     for (const b of listEl.querySelectorAll("button")) b.setAttribute("aria-current", String(b.dataset.code === code));
   }
 
+  /// Marks the point answered for (none: `lon` null). The marker's source and layer are added
+  /// on the first mark, on top: an empty source at the first load would cost the map a frame.
   function mark(lon, lat) {
+    const data = lon == null ? EMPTY : { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }] };
     const src = map.getSource("pick");
-    if (src) src.setData(lon == null ? EMPTY : { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }] });
+    if (src) src.setData(data);
+    else if (lon != null && map.getSource("tiles")) {
+      map.addSource("pick", { type: "geojson", data });
+      map.addLayer({
+        id: "pick", type: "circle", source: "pick",
+        paint: { "circle-radius": 7, "circle-color": "#ffbf47", "circle-stroke-color": "#000", "circle-stroke-width": 2 },
+      });
+    }
   }
 
   /// The tiles, alliances and footprints of `date` (its TileJSON; each period's fetched once).
@@ -1246,10 +1264,19 @@
     editions = body;
   });
 
-  map.on("load", async () => {
-    timings.mapLoad = performance.now();
+  // The layers are added as soon as the (inline) style has loaded and the period's TileJSON is
+  // here, before the map's first frame: the tiles are asked for with that frame, not after it
+  // (the map's "load" event waits for them now).
+  const styleLoaded = new Promise((resolve) => map.once("style.load", resolve));
+  map.on("load", () => { timings.mapLoad = performance.now(); });
+  (async () => {
     const d = new URLSearchParams(window.location.search).get("date");
-    addLayers(await configReady, await tileJsonOf(d && (ISO.test(d) || d === "latest") ? d : "2017-04-01").catch(() => tileJsonOf("2017-04-01")));
+    const [config, tj] = await Promise.all([
+      configReady,
+      tileJsonOf(d && (ISO.test(d) || d === "latest") ? d : "2017-04-01").catch(() => tileJsonOf("2017-04-01")),
+    ]);
+    await styleLoaded;
+    addLayers(config, tj);
     map.on("mousemove", "alliance-fill", (e) => {
       map.getCanvas().style.cursor = "pointer";
       const id = e.features[0] && e.features[0].id;
@@ -1273,6 +1300,6 @@
     } catch (e) {
       showError(e.detail || "The alliance-map service is not responding.", { title: "The service is not responding" });
     }
-  });
+  })().catch((e) => showError(e.detail || "The map could not be loaded.", { title: "The service is not responding" }));
   listReady.catch((e) => showError(e.detail || "The alliance-map service is not responding.", { title: "The service is not responding" }));
 })();

@@ -27,6 +27,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../web/app.js"),
     ),
     (
+        "boot.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/boot.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../web/style.css"),

@@ -22,10 +22,9 @@ for (let run = 0; run < Number(runs); run++) {
   context.on("requestfinished", (r) => {
     const t = r.timing();
     const u = r.url().replace(base, "");
-    if (u.startsWith("/api/v1/tiles/") || u.startsWith("/api/v1/fonts/")) workerTimes.push([u, t.startTime - navStart, t.startTime - navStart + t.responseEnd]);
+    // Wall-clock start (ms since the epoch), made relative to the page's time origin below.
+    if (u.startsWith("/api/v1/tiles/") || u.startsWith("/api/v1/fonts/")) workerTimes.push([u, t.startTime, t.startTime + t.responseEnd]);
   });
-  let navStart = 0;
-  page.on("request", (r) => { if (r.isNavigationRequest() && !navStart) navStart = r.timing().startTime; });
   context.on("requestfinished", async (r) => {
     const s = await r.sizes().catch(() => null);
     if (!s) return;
@@ -43,7 +42,7 @@ for (let run = 0; run < Number(runs); run++) {
   if (webDir) {
     const { readFileSync } = await import("node:fs");
     const { join } = await import("node:path");
-    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"]]) {
+    for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"], ["**/assets/boot.js", "boot.js", "text/javascript"]]) {
       await context.route(pattern, (r) => r.fulfill({ contentType: type, body: readFileSync(join(webDir, file)) }));
     }
     await context.route((u) => u.pathname === "/", async (route) => {
@@ -66,12 +65,13 @@ for (let run = 0; run < Number(runs); run++) {
     const w = await page.evaluate(() => ({
       resources: performance.getEntriesByType("resource").map((e) => [Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize, e.name.replace(location.origin, "")]),
       nav: performance.getEntriesByType("navigation").map((e) => [Math.round(e.responseEnd), Math.round(e.domInteractive), Math.round(e.domContentLoadedEventEnd)])[0],
+      origin: performance.timeOrigin,
       mapLoad: Math.round(window.__allianceMap.mapLoad),
       drawn: Math.round(window.__allianceMap.drawn),
     }));
     console.log(`  document ${w.nav}; map load ${w.mapLoad} ms; drawn ${w.drawn} ms`);
     for (const [s, e, n, u] of w.resources) console.log(`  ${String(s).padStart(5)} → ${String(e).padStart(5)} ms ${String(n).padStart(7)} B ${u}`);
-    for (const [u, s, e] of workerTimes) console.log(`  worker ${String(Math.round(s)).padStart(5)} → ${String(Math.round(e)).padStart(5)} ms ${u}`);
+    for (const [u, s, e] of workerTimes) console.log(`  worker ${String(Math.round(s - w.origin)).padStart(5)} → ${String(Math.round(e - w.origin)).padStart(5)} ms ${u}`);
   }
   await page.waitForTimeout(500);
   const top = Object.entries(byKind).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KB`).join(", ");

@@ -34,7 +34,7 @@ const results = {};
 const webDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 async function liveWeb(context) {
   if (!process.env.E2E_LIVE_WEB) return;
-  for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"]]) {
+  for (const [pattern, file, type] of [["**/assets/app.js", "app.js", "text/javascript"], ["**/assets/style.css", "style.css", "text/css"], ["**/assets/boot.js", "boot.js", "text/javascript"]]) {
     await context.route(pattern, (route) => route.fulfill({ status: 200, contentType: type, body: readFileSync(join(webDir, file)) }));
   }
   await context.route((u) => u.pathname === "/", async (route) => {
