@@ -71,7 +71,7 @@ fn border_vertices_and_edge_midpoints_agree() {
         ];
         for layer in layers.into_iter().flatten() {
             for part in layer.parts() {
-                for e in part.edges().iter().step_by(step) {
+                for e in part.edges().step_by(step) {
                     assert_same(locator, e[0], e[1]);
                     assert_same(locator, (e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0);
                     n += 2;
@@ -94,4 +94,42 @@ fn cell_corners_agree() {
             assert_same(locator, x, y);
         }
     }
+}
+
+#[test]
+fn the_timeline_grid_gives_every_periods_exact_answer() {
+    let svc = service();
+    let grid = svc.timeline_grid();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let (mut hits, mut tried) = (0usize, 0usize);
+    let mut row = Vec::new();
+    let mut check = |x: f64, y: f64| {
+        svc.locate_every_period(x, y, &mut row);
+        assert_eq!(row.len(), svc.locators.len());
+        for (p, (got, locator)) in row.iter().zip(&svc.locators).enumerate() {
+            assert_eq!(*got, locator.locate_exact(x, y), "period {p} at ({x}, {y})");
+        }
+        grid.get(x, y).is_some()
+    };
+    for _ in 0..300_000 {
+        let (x, y) = (rng.gen_range(-7.0..2.5), rng.gen_range(49.5..56.5));
+        let hit = check(x, y);
+        if (-6.42..1.77).contains(&x) && (49.86..55.82).contains(&y) {
+            tried += 1;
+            hits += hit as usize;
+        }
+    }
+    // Points on the edges of every period's footprints, where the periods' answers change.
+    for locator in &svc.locators {
+        for part in locator.footprint_layer().into_iter().flat_map(|l| l.parts()) {
+            for e in part.edges().step_by(97) {
+                check(e[0], e[1]);
+                check((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0);
+            }
+        }
+    }
+    assert!(
+        hits * 10 > tried * 8,
+        "the timeline grid answers most points in England's bbox ({hits} of {tried})"
+    );
 }

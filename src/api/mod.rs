@@ -114,6 +114,7 @@ fn warm_up(atlas: Arc<Atlas>) {
         atlas.locators.par_iter().for_each(|l| {
             l.grid();
         });
+        atlas.timeline_grid();
         atlas.crosswalks();
         // The default period's tiles at every zoom (a few seconds): the first tile of each
         // zoom is then cut in milliseconds too.

@@ -24,6 +24,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
+    crate::atlas::tune_allocator_for_serving();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

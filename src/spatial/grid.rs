@@ -45,8 +45,8 @@ pub struct GridInputs<'a> {
     pub ny: usize,
     /// Layers whose edges split the plane into faces of constant answer.
     pub layers: Vec<&'a LayerIndex>,
-    /// The layer whose distance matters to the answer, and how far.
-    pub distance_layer: &'a LayerIndex,
+    /// The layers whose distance matters to the answer, and how far.
+    pub distance_layers: Vec<&'a LayerIndex>,
     pub tolerance_m: f64,
 }
 
@@ -79,14 +79,14 @@ impl<A: Clone + PartialEq> Grid<A> {
         for layer in &inputs.layers {
             for part in layer.parts() {
                 for e in part.edges() {
-                    grid.mark_edge(e, &mut marked);
+                    grid.mark_edge(&e, &mut marked);
                 }
             }
         }
         let mut edge_cells = vec![false; nx * ny];
-        for part in inputs.distance_layer.parts() {
+        for part in inputs.distance_layers.iter().flat_map(|l| l.parts()) {
             for e in part.edges() {
-                grid.mark_edge(e, &mut edge_cells);
+                grid.mark_edge(&e, &mut edge_cells);
             }
         }
         let near = grid.dilate(&edge_cells, inputs.tolerance_m);

@@ -1,7 +1,9 @@
 //! One polygon (exterior + holes) prepared for exact point tests and short-range distances.
 //!
 //! Edges are bucketed into horizontal stripes so a point test reads only the edges whose
-//! y-range overlaps the point's stripe. Orientation uses Shewchuk's robust predicate (the
+//! y-range overlaps the point's stripe. Vertices are stored once, ring after ring, and an
+//! edge is named by its first vertex (the next one ends it): half the memory of storing each
+//! edge's two ends (the 13 editions' parts were 91 MB as edges). Orientation uses Shewchuk's robust predicate (the
 //! `robust` crate, as geo does), so the answer is exact, with *covers* semantics: a point on
 //! an edge or vertex is covered.
 
@@ -17,7 +19,12 @@ pub struct Part {
     pub area: u16,
     /// `[min_x, min_y, max_x, max_y]`.
     pub bbox: [f64; 4],
-    edges: Vec<Edge>,
+    /// Every ring's vertices, closed (its first vertex repeated at its end), one ring after
+    /// another.
+    points: Vec<[f64; 2]>,
+    /// The edges that are not degenerate, by first vertex: edge `i` runs from `points[i]` to
+    /// `points[i + 1]`.
+    edge_starts: Vec<u32>,
     y0: f64,
     stripes_per_degree: f64,
     stripe_count: usize,
@@ -35,29 +42,39 @@ impl Part {
         // start-up (copies and fresh pages).
         let vertices: usize = std::iter::once(polygon.exterior())
             .chain(polygon.interiors())
-            .map(|r| r.0.len())
+            .map(|r| r.0.len() + 1)
             .sum();
-        let mut edges = Vec::with_capacity(vertices);
+        let mut points: Vec<[f64; 2]> = Vec::with_capacity(vertices);
+        let mut edge_starts = Vec::with_capacity(vertices);
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-            for w in ring.0.windows(2) {
-                if w[0] != w[1] {
-                    edges.push([w[0].x, w[0].y, w[1].x, w[1].y]);
+            let Some(first) = ring.0.first() else { continue };
+            let start = points.len();
+            points.extend(ring.0.iter().map(|c| [c.x, c.y]));
+            // Closed even if the ring was not: the closing edge counts for point tests.
+            if ring.0.last() != Some(first) {
+                points.push([first.x, first.y]);
+            }
+            for i in start..points.len() - 1 {
+                if points[i] != points[i + 1] {
+                    edge_starts.push(i as u32);
                 }
             }
         }
+        points.shrink_to_fit();
+        edge_starts.shrink_to_fit();
         let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-        for e in &edges {
-            bbox[0] = bbox[0].min(e[0]).min(e[2]);
-            bbox[1] = bbox[1].min(e[1]).min(e[3]);
-            bbox[2] = bbox[2].max(e[0]).max(e[2]);
-            bbox[3] = bbox[3].max(e[1]).max(e[3]);
+        for &i in &edge_starts {
+            for [x, y] in [points[i as usize], points[i as usize + 1]] {
+                bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x), bbox[3].max(y)];
+            }
         }
-        let stripe_count = (edges.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
+        let stripe_count = (edge_starts.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
         let height = (bbox[3] - bbox[1]).max(f64::MIN_POSITIVE);
         let mut part = Part {
             area,
             bbox,
-            edges,
+            points,
+            edge_starts,
             y0: bbox[1],
             stripes_per_degree: stripe_count as f64 / height,
             stripe_count,
@@ -76,8 +93,7 @@ impl Part {
     fn bucket_edges(&mut self) {
         let mut counts = vec![0u32; self.stripe_count + 1];
         let ranges: Vec<(usize, usize)> = self
-            .edges
-            .iter()
+            .edges()
             .map(|e| (self.stripe_of(e[1].min(e[3])), self.stripe_of(e[1].max(e[3]))))
             .collect();
         for &(lo, hi) in &ranges {
@@ -94,9 +110,9 @@ impl Part {
         start.push(total);
         let mut fill = start.clone();
         let mut slots = vec![0u32; total as usize];
-        for (i, &(lo, hi)) in ranges.iter().enumerate() {
+        for (&i, &(lo, hi)) in self.edge_starts.iter().zip(&ranges) {
             for k in lo..=hi {
-                slots[fill[k] as usize] = i as u32;
+                slots[fill[k] as usize] = i;
                 fill[k] += 1;
             }
         }
@@ -104,14 +120,25 @@ impl Part {
         self.stripe_edges = slots;
     }
 
-    fn stripe(&self, k: usize) -> impl Iterator<Item = &Edge> {
-        let (a, b) = (self.stripe_start[k] as usize, self.stripe_start[k + 1] as usize);
-        self.stripe_edges[a..b].iter().map(|&i| &self.edges[i as usize])
+    /// Edge `i` (by its first vertex).
+    #[inline]
+    fn edge(&self, i: u32) -> Edge {
+        let i = i as usize;
+        match (self.points.get(i), self.points.get(i + 1)) {
+            (Some(a), Some(b)) => [a[0], a[1], b[0], b[1]],
+            // Never: every edge start has a vertex after it (built so in `new`).
+            _ => [f64::NAN; 4],
+        }
     }
 
-    /// Every edge, `[ax, ay, bx, by]`.
-    pub fn edges(&self) -> &[Edge] {
-        &self.edges
+    fn stripe(&self, k: usize) -> impl Iterator<Item = Edge> + '_ {
+        let (a, b) = (self.stripe_start[k] as usize, self.stripe_start[k + 1] as usize);
+        self.stripe_edges[a..b].iter().map(|&i| self.edge(i))
+    }
+
+    /// Every edge that is not degenerate, `[ax, ay, bx, by]`.
+    pub fn edges(&self) -> impl ExactSizeIterator<Item = Edge> + '_ {
+        self.edge_starts.iter().map(|&i| self.edge(i))
     }
 
     pub fn bbox_contains(&self, x: f64, y: f64) -> bool {

@@ -59,8 +59,9 @@ pub struct Tiles {
 pub struct PeriodTiles {
     /// Per layer (alliances, footprints, sub-areas): each area's properties.
     props: [Vec<Props>; 3],
-    /// The areas' full geometry, simplified per zoom on first use.
-    geometry: [Vec<MultiPolygon<f64>>; 3],
+    /// The editions (indexes into `Dataset::editions`) of the three layers, whose full
+    /// geometry is simplified per zoom on first use (read from the dataset, not copied).
+    editions: [Option<usize>; 3],
     zooms: Vec<OnceLock<[Prepared; 3]>>,
     alliance_labels: Vec<Label>,
     /// The world box of all areas, where tiles can have content.
@@ -118,7 +119,7 @@ impl Tiles {
         if !meets(tile_box(id, 0.0), tiles.bounds) && !meets(tile_box(id, 0.0), context.bounds) {
             return Some(self.empty.get_or_init(|| Arc::new(tile_asset(Vec::new()))).clone());
         }
-        let asset = Arc::new(tile_asset(tiles.cut(id, context)));
+        let asset = Arc::new(tile_asset(tiles.cut(data, id, context)));
         if cached {
             let mut cache = tiles.cache.lock().ok()?;
             return Some(cache.entry(id).or_insert(asset).clone());
@@ -140,7 +141,7 @@ impl Tiles {
         };
         let context = self.context(data);
         for z in 0..=MAX_ZOOM {
-            tiles.zoom(z);
+            tiles.zoom(data, z);
             context.zoom(z);
         }
     }
@@ -305,7 +306,7 @@ impl PeriodTiles {
                 })
             })
             .collect();
-        let geometry = layers.map(|areas| areas.iter().map(|a| a.geometry.clone()).collect::<Vec<_>>());
+        let editions = [p.alliance, p.footprint, p.sub_area];
         let mut bounds = EMPTY_BOX;
         for a in layers.iter().flat_map(|l| l.iter()) {
             let (w, n) = project::to_world(a.bbox.min().x, a.bbox.max().y);
@@ -314,7 +315,7 @@ impl PeriodTiles {
         }
         PeriodTiles {
             props,
-            geometry,
+            editions,
             zooms: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect(),
             alliance_labels,
             bounds,
@@ -323,11 +324,18 @@ impl PeriodTiles {
     }
 
     /// The three layers simplified for zoom `z` (at most [`MAX_ZOOM`]).
-    fn zoom(&self, z: u8) -> &[Prepared; 3] {
+    fn zoom(&self, data: &Dataset, z: u8) -> &[Prepared; 3] {
         let z = z.min(MAX_ZOOM);
         self.zooms[z as usize].get_or_init(|| {
             let started = Instant::now();
-            let refs: Vec<Vec<&MultiPolygon<f64>>> = self.geometry.iter().map(|l| l.iter().collect()).collect();
+            let refs: Vec<Vec<&MultiPolygon<f64>>> = self
+                .editions
+                .iter()
+                .map(|e| {
+                    e.and_then(|e| data.editions.get(e))
+                        .map_or_else(Vec::new, |e| e.areas.iter().map(|a| &a.geometry).collect())
+                })
+                .collect();
             let simplified = simplify_together(&refs, tolerance(z, MAX_ZOOM));
             let mut layers = simplified.layers.into_iter();
             let mut next = || Prepared::new(&layers.next().unwrap_or_default());
@@ -343,9 +351,9 @@ impl PeriodTiles {
     }
 
     /// Cuts tile `id`.
-    fn cut(&self, id: TileId, context: &ContextTiles) -> Vec<u8> {
+    fn cut(&self, data: &Dataset, id: TileId, context: &ContextTiles) -> Vec<u8> {
         let mut layers = Vec::with_capacity(LAYERS.len());
-        let prepared = self.zoom(id.z);
+        let prepared = self.zoom(data, id.z);
         for (l, name) in LAYERS[..3].iter().enumerate() {
             let mut builder = LayerBuilder::new(name);
             if l < 2 || id.z >= SUB_AREA_MINZOOM {
@@ -437,7 +445,10 @@ fn polygons_into(
         for (r, ring) in part.rings.iter().enumerate() {
             let local: Vec<clip::P> = ring
                 .iter()
-                .map(|&(x, y)| ((x - ox) * scale, (y - oy) * scale))
+                .map(|&w| {
+                    let (x, y) = prepared::from_fixed(w);
+                    ((x - ox) * scale, (y - oy) * scale)
+                })
                 .collect();
             match clip::to_grid(&clip::clip_ring(&local, lo, hi)) {
                 Some(mut g) => {

@@ -33,9 +33,26 @@ pub struct Part {
     pub feature: u32,
     /// `[min_x, min_y, max_x, max_y]` in world coordinates.
     pub bbox: [f64; 4],
-    /// The exterior first, then the holes; open (the first point is not repeated).
-    pub rings: Vec<Vec<(f64, f64)>>,
+    /// The exterior first, then the holes; open (the first point is not repeated); in
+    /// [`to_fixed`] world coordinates.
+    pub rings: Vec<Vec<[u32; 2]>>,
 }
+
+/// World coordinates (0 to 1) in 32-bit fixed point: 2⁻³² of the world is 1/256 of a tile
+/// unit at zoom 12 and 1/16 at zoom 16, far finer than any tile's grid, at half the memory of
+/// two `f64` (the prepared zooms of a period were about 66 MB as `f64`).
+pub fn to_fixed((x, y): (f64, f64)) -> [u32; 2] {
+    let q = |v: f64| (v.clamp(0.0, 1.0) * FIXED_SCALE).round().min(u32::MAX as f64) as u32;
+    [q(x), q(y)]
+}
+
+/// The world coordinates of a [`to_fixed`] point.
+#[inline]
+pub fn from_fixed([x, y]: [u32; 2]) -> (f64, f64) {
+    (f64::from(x) / FIXED_SCALE, f64::from(y) / FIXED_SCALE)
+}
+
+const FIXED_SCALE: f64 = 4_294_967_296.0;
 
 /// A layer's polygons at one zoom.
 #[derive(Default)]
@@ -49,18 +66,19 @@ impl Prepared {
         let mut parts = Vec::new();
         for (f, mp) in features.iter().enumerate() {
             for polygon in &mp.0 {
-                let rings: Vec<Vec<(f64, f64)>> = std::iter::once(polygon.exterior())
+                let rings: Vec<Vec<[u32; 2]>> = std::iter::once(polygon.exterior())
                     .chain(polygon.interiors())
                     .map(|r| {
-                        let mut v: Vec<(f64, f64)> = r.0.iter().map(|c| to_world(c.x, c.y)).collect();
+                        let mut v: Vec<[u32; 2]> = r.0.iter().map(|c| to_fixed(to_world(c.x, c.y))).collect();
                         if v.len() > 1 && v.first() == v.last() {
                             v.pop();
                         }
+                        v.shrink_to_fit();
                         v
                     })
                     .collect();
                 let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-                for &(x, y) in rings.first().into_iter().flatten() {
+                for (x, y) in rings.first().into_iter().flatten().map(|&p| from_fixed(p)) {
                     bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x), bbox[3].max(y)];
                 }
                 if rings.first().is_some_and(|r| r.len() >= 3) {
@@ -91,6 +109,24 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_point_round_trips_within_a_256th_of_a_zoom_12_tile_unit() {
+        let unit = 1.0 / (4096.0 * 4096.0);
+        for &(x, y) in &[
+            (0.0, 0.0),
+            (0.499_123_456_789, 0.333_333_333_3),
+            (1.0, 1.0),
+            (0.75, 0.123),
+        ] {
+            let (bx, by) = from_fixed(to_fixed((x, y)));
+            assert!(
+                (bx - x).abs() <= unit / 256.0 && (by - y).abs() <= unit / 256.0,
+                "{x} {y}"
+            );
+        }
+        assert_eq!(to_fixed((-0.1, 1.5)), [0, u32::MAX], "clamped to the world");
+    }
 
     #[test]
     fn tolerance_is_half_a_pixel_above_the_deepest_zoom() {
