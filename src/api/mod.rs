@@ -124,6 +124,11 @@ fn warm_up(atlas: Arc<Atlas>) {
             .prepare(&atlas.data, &atlas.map_layers_at(period).colours, period);
         // The district index the page's answers name districts from.
         atlas.tiles.district_at(&atlas.data, 0.0, 0.0);
+        // Everything that reads the packed boundaries has (the map's context files last):
+        // their decoded form can go (decoded again if anything asks).
+        if let crate::model::DataSource::Packed(pack) = &atlas.data.source {
+            pack.release_decoded();
+        }
         crate::atlas::release_free_memory();
     });
 }

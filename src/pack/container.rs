@@ -34,13 +34,22 @@ pub const RINGS_AS_F64: u64 = 1;
 /// The packed data, opened.
 pub struct Pack {
     label: String,
-    arcs: Vec<Vec<Pt>>,
-    /// Per GeoJSON file, its encoded features (a slice of `boundaries`).
+    /// Per GeoJSON file, its encoded features (a slice of the decoded boundaries).
     layers: BTreeMap<String, std::ops::Range<usize>>,
-    boundaries: Vec<u8>,
+    /// The boundaries file as packed (compressed: 2.9 MB, borrowed from the binary when
+    /// embedded), to decode again after [`Pack::release_decoded`].
+    sealed: Cow<'static, [u8]>,
+    /// The boundaries decoded (15 MB of payload and arcs), while anything may read them.
+    decoded: std::sync::Mutex<Option<std::sync::Arc<Decoded>>>,
     texts: BTreeMap<String, String>,
     postcodes: Option<Cow<'static, [u8]>>,
     digest: String,
+}
+
+/// The boundaries file decompressed, and its shared arcs.
+struct Decoded {
+    arcs: Vec<Vec<Pt>>,
+    boundaries: Vec<u8>,
 }
 
 impl Pack {
@@ -48,11 +57,13 @@ impl Pack {
     /// directory). The postcode index stays compressed until [`Pack::postcode_payload`].
     pub fn open(
         label: impl Into<String>,
-        boundaries: &[u8],
+        boundaries: impl Into<Cow<'static, [u8]>>,
         tables: &[u8],
         postcodes: Option<Cow<'static, [u8]>>,
     ) -> Result<Pack, String> {
         let label = label.into();
+        let sealed: Cow<'static, [u8]> = boundaries.into();
+        let boundaries = &sealed[..];
         let digest = {
             use sha2::{Digest, Sha256};
             let mut h = Sha256::new();
@@ -68,9 +79,9 @@ impl Pack {
         let (arcs, layers) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
         Ok(Pack {
             label,
-            arcs,
             layers,
-            boundaries,
+            sealed,
+            decoded: std::sync::Mutex::new(Some(std::sync::Arc::new(Decoded { arcs, boundaries }))),
             texts,
             postcodes,
             digest,
@@ -87,7 +98,7 @@ impl Pack {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("{}: cannot read: {e}", dir.join(POSTCODES).display())),
         };
-        Pack::open(dir.display().to_string(), &read(BOUNDARIES)?, &read(TABLES)?, postcodes)
+        Pack::open(dir.display().to_string(), read(BOUNDARIES)?, &read(TABLES)?, postcodes)
     }
 
     /// Whether `dir` is a packed directory rather than one of official files.
@@ -122,7 +133,34 @@ impl Pack {
 
     pub fn features(&self, rel: &str) -> Result<Vec<RawFeature>, String> {
         let range = self.layers.get(rel).ok_or("is not in the packed data")?;
-        read_features(&self.arcs, &self.boundaries[range.clone()]).map_err(|e| format!("packed features: {e}"))
+        let decoded = self.decoded()?;
+        let bytes = decoded
+            .boundaries
+            .get(range.clone())
+            .ok_or("packed features: out of the boundaries file")?;
+        read_features(&decoded.arcs, bytes).map_err(|e| format!("packed features: {e}"))
+    }
+
+    /// The decoded boundaries, decoded again if they were released.
+    fn decoded(&self) -> Result<std::sync::Arc<Decoded>, String> {
+        // A reader that panicked left nothing half-written (the slot is set whole or not at
+        // all): go on with what is there.
+        let mut slot = self.decoded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let label = &self.label;
+        let boundaries = codec::open("boundaries", &self.sealed).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let (arcs, _) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let d = std::sync::Arc::new(Decoded { arcs, boundaries });
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// Drops the decoded boundaries (15 MB) once everything that reads them has: the server
+    /// after its warm-up. A later [`Pack::features`] decodes them again.
+    pub fn release_decoded(&self) {
+        *self.decoded.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The postcode index's payload, decompressed (`None`: packed without postcodes).

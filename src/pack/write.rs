@@ -321,7 +321,7 @@ mod tests {
             tables.u(0);
             let sealed = codec::seal("boundaries", &payload).unwrap();
             let tables = codec::seal("tables", &tables.buf).unwrap();
-            if let Ok(pack) = Pack::open("t", &sealed, &tables, None) {
+            if let Ok(pack) = Pack::open("t", sealed, &tables, None) {
                 let _ = pack.features("a.geojson");
             }
         }
@@ -345,7 +345,7 @@ mod tests {
         tables.u(0);
         let pack = Pack::open(
             "test",
-            &codec::seal("boundaries", &payload).unwrap(),
+            codec::seal("boundaries", &payload).unwrap(),
             &codec::seal("tables", &tables.buf).unwrap(),
             None,
         )
@@ -357,6 +357,9 @@ mod tests {
             "not exact at 1e-6: kept as f64"
         );
         assert!(pack.features("c.geojson").is_err());
+        // Released, then decoded again on the next read: the same features.
+        pack.release_decoded();
+        assert_eq!(pack.features("a.geojson").unwrap(), exact);
         assert!(pack.postcode_payload().is_none());
     }
 }

@@ -298,6 +298,18 @@ await check("works on a 375 px phone screen", async () => {
   }, null, { timeout: 5000 }).catch(() => { throw new Error("the answer is not scrolled into view after a search"); });
   assert((await page.evaluate(() => document.activeElement.id)) === "result", "and focused");
   await page.screenshot({ path: join(outDir, "6-phone.png"), fullPage: true });
+  // A typo: the error takes the answer's place below the map and is brought into view too.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.fill("#q", "TR21-0HE");
+  await page.press("#q", "Enter");
+  await page.waitForSelector("#result-error-title");
+  await page.waitForFunction(() => {
+    const r = document.getElementById("result").getBoundingClientRect();
+    return r.top >= -1 && r.top < innerHeight / 3;
+  }, null, { timeout: 5000 }).catch(() => { throw new Error("the error is not scrolled into view after a search"); });
+  assert((await page.evaluate(() => document.activeElement.id)) === "result", "the error is focused");
+  assert(!(await page.locator("#result").innerText()).includes("Peninsula"), "the old answer is gone");
+  page.problems.splice(0, page.problems.length, ...page.problems.filter((p) => !/status of 400 /.test(p)));
   assert(page.problems.length === 0, page.problems.join("\n"));
   await page.context().close();
 });
