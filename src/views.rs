@@ -157,6 +157,10 @@ impl Fragments {
 pub struct RenderedAnswers {
     /// Per footprint: its rendered answers.
     by_footprint: Vec<Vec<Rendering>>,
+    /// The answers for points no area covers or lies near ([`Located::outside`]), per country:
+    /// `[0]` at sea, `[c + 1]` in country `c`. Most points of England's bounding box are
+    /// outside it (Scotland, Wales, the sea), so these are as hot as the covered ones.
+    outside: Vec<Box<[u8]>>,
     home: Option<u16>,
 }
 
@@ -174,6 +178,16 @@ impl RenderedAnswers {
         };
         let when = data.default_when();
         let home = Some(data.home_country);
+        let suffix = |located: &Located| -> Option<Box<[u8]>> {
+            let r = data.lookup_result(0.0, 0.0, &when, located, Some(fragments));
+            let json = serde_json::to_vec(&r).ok()?;
+            json.strip_prefix(RENDERED_PREFIX).map(Into::into)
+        };
+        let outside = std::iter::once(None)
+            .chain((0..data.countries.len() as u16).map(Some))
+            .map(|c| suffix(&Located::outside(c)))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
         let by_footprint = (0..data.editions[fe].areas.len() as u16)
             .map(|f| {
                 let subs: Vec<Option<u16>> = match &p.footprint_sub_areas {
@@ -191,32 +205,38 @@ impl RenderedAnswers {
                             sub_area: s,
                             country: home,
                         };
-                        let r = data.lookup_result(0.0, 0.0, &when, &located, Some(fragments));
-                        if let Ok(json) = serde_json::to_vec(&r) {
-                            if let Some(suffix) = json.strip_prefix(RENDERED_PREFIX) {
-                                out.push(((a, s), suffix.into()));
-                            }
+                        if let Some(suffix) = suffix(&located) {
+                            out.push(((a, s), suffix));
                         }
                     }
                 }
                 out
             })
             .collect();
-        RenderedAnswers { by_footprint, home }
+        RenderedAnswers {
+            by_footprint,
+            outside,
+            home,
+        }
     }
 
-    /// The JSON answer for a covered point of the default period, if rendered.
+    /// The JSON answer for a point of the default period that is covered, or outside
+    /// everything, if rendered.
     pub fn write(&self, lon: f64, lat: f64, l: &Located) -> Option<Vec<u8>> {
-        if l.kind != MatchKind::Contains || l.country != self.home || self.home.is_none() {
-            return None;
-        }
-        let (a, f) = (l.alliance?, l.footprint?);
-        let suffix = self
-            .by_footprint
-            .get(f as usize)?
-            .iter()
-            .find(|(k, _)| *k == (a, l.sub_area))
-            .map(|(_, s)| s)?;
+        let suffix = match l.kind {
+            MatchKind::Outside if *l == Located::outside(l.country) => {
+                self.outside.get(l.country.map_or(0, |c| c as usize + 1))?
+            }
+            MatchKind::Contains if l.country == self.home && self.home.is_some() => {
+                let (a, f) = (l.alliance?, l.footprint?);
+                self.by_footprint
+                    .get(f as usize)?
+                    .iter()
+                    .find(|(k, _)| *k == (a, l.sub_area))
+                    .map(|(_, s)| s)?
+            }
+            _ => return None,
+        };
         let mut buf = Vec::with_capacity(suffix.len() + 48);
         buf.extend_from_slice(b"{\"lon\":");
         serde_json::to_writer(&mut buf, &lon).ok()?;
