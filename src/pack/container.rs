@@ -35,7 +35,7 @@ pub const RINGS_AS_F64: u64 = 1;
 pub struct Pack {
     label: String,
     /// Per GeoJSON file, its encoded features (a slice of the decoded boundaries).
-    layers: BTreeMap<String, std::ops::Range<usize>>,
+    layers: LayerRanges,
     /// The boundaries file as packed (compressed: 2.9 MB, borrowed from the binary when
     /// embedded), to decode again after [`Pack::release_decoded`].
     sealed: Cow<'static, [u8]>,
@@ -50,6 +50,18 @@ pub struct Pack {
 struct Decoded {
     arcs: Vec<Vec<Pt>>,
     boundaries: Vec<u8>,
+}
+
+/// Per GeoJSON file, its encoded features' range in [`Decoded::boundaries`].
+type LayerRanges = BTreeMap<String, std::ops::Range<usize>>;
+
+impl Decoded {
+    /// Decompresses and reads the sealed boundaries file; `label` names it in messages.
+    fn open(label: &str, sealed: &[u8]) -> Result<(Decoded, LayerRanges), String> {
+        let boundaries = codec::open("boundaries", sealed).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let (arcs, layers) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        Ok((Decoded { arcs, boundaries }, layers))
+    }
 }
 
 impl Pack {
@@ -75,13 +87,12 @@ impl Pack {
         };
         let texts = read_tables(&codec::open("tables", tables).map_err(|e| format!("{label}/{TABLES}: {e}"))?)
             .map_err(|e| format!("{label}/{TABLES}: {e}"))?;
-        let boundaries = codec::open("boundaries", boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
-        let (arcs, layers) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let (decoded, layers) = Decoded::open(&label, boundaries)?;
         Ok(Pack {
             label,
             layers,
             sealed,
-            decoded: std::sync::Mutex::new(Some(std::sync::Arc::new(Decoded { arcs, boundaries }))),
+            decoded: std::sync::Mutex::new(Some(std::sync::Arc::new(decoded))),
             texts,
             postcodes,
             digest,
@@ -149,10 +160,7 @@ impl Pack {
         if let Some(d) = slot.as_ref() {
             return Ok(d.clone());
         }
-        let label = &self.label;
-        let boundaries = codec::open("boundaries", &self.sealed).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
-        let (arcs, _) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
-        let d = std::sync::Arc::new(Decoded { arcs, boundaries });
+        let d = std::sync::Arc::new(Decoded::open(&self.label, &self.sealed)?.0);
         *slot = Some(d.clone());
         Ok(d)
     }
