@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::locate::Locator;
+use crate::locate::{Locator, Locators};
 use crate::maplayers::MapLayers;
 use crate::model::{DataError, DataSource, Dataset, Manifest};
 use crate::postcode::cache::{self, PostcodeLoadError};
@@ -19,8 +19,8 @@ pub struct Atlas {
     /// Generation: 1 for the data loaded at start, +1 per reload.
     pub version: u64,
     pub data: Dataset,
-    /// One per period of `data`, in order.
-    pub locators: Vec<Locator>,
+    /// One per period of `data`, each built when first needed ([`Atlas::locator_at`]).
+    locators: Locators,
     /// `None` when the service runs without postcodes.
     pub postcodes: Option<PostcodeIndex>,
     /// Area references pre-rendered as JSON, for the answers.
@@ -72,6 +72,19 @@ pub struct Options {
     pub tolerance_m: f64,
     /// `None`: boundaries only.
     pub postcodes: Option<PostcodeOptions>,
+    /// Which editions to load.
+    pub editions: Editions,
+}
+
+/// Which editions [`Atlas::load`] loads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Editions {
+    #[default]
+    All,
+    /// Only those in force on a date (`None`: the default date) and on the default date: for
+    /// a command answering points for one date. Ignored with postcodes, whose index refers
+    /// to every period.
+    InForceOn(Option<crate::model::dates::AsOf>),
 }
 
 impl Default for Options {
@@ -80,6 +93,7 @@ impl Default for Options {
             manifest: None,
             tolerance_m: crate::locate::DEFAULT_TOLERANCE_M,
             postcodes: None,
+            editions: Editions::All,
         }
     }
 }
@@ -104,12 +118,12 @@ impl Atlas {
         Ok(Self::assemble(data, locators, None))
     }
 
-    /// Load → validate → index the boundaries.
-    fn index(source: &DataSource, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Vec<Locator>), DataError> {
+    /// Load → validate the boundaries; their indexes are built as periods are asked for.
+    fn index(source: &DataSource, manifest: Manifest, tolerance_m: f64) -> Result<(Dataset, Locators), DataError> {
         let started = Instant::now();
         let data = Dataset::load(source, manifest)?;
         let loaded = started.elapsed();
-        let locators = Locator::for_every_period(&data, tolerance_m);
+        let locators = Locators::lazy(&data, tolerance_m);
         tracing::info!(
             source = %source.describe(),
             alliances = data.alliances.len(),
@@ -125,7 +139,7 @@ impl Atlas {
     }
 
     /// The atlas of finished parts: nothing is added to it afterwards.
-    fn assemble(data: Dataset, locators: Vec<Locator>, postcodes: Option<PostcodeIndex>) -> Self {
+    fn assemble(data: Dataset, locators: Locators, postcodes: Option<PostcodeIndex>) -> Self {
         let fragments = crate::views::Fragments::render(&data);
         Atlas {
             version: 1,
@@ -169,6 +183,10 @@ impl Atlas {
                 Manifest::parse(&origin, text)?
             }
         };
+        let manifest = match options.editions {
+            Editions::InForceOn(at) if options.postcodes.is_none() => restricted(manifest, at),
+            _ => manifest,
+        };
         // The packed postcode index does not depend on the boundaries until it is checked
         // against them: decode it meanwhile, on the other core.
         let wants_packed_postcodes = options
@@ -186,7 +204,7 @@ impl Atlas {
         let postcodes = match (&options.postcodes, decoded) {
             (None, _) => None,
             (Some(_), Some(decoded)) => Self::check_packed_postcodes(source, &data, decoded?, options.tolerance_m)?,
-            (Some(p), None) => Self::postcodes(source, &data, &locators, p)?,
+            (Some(p), None) => Self::postcodes(source, &data, &locators.every(&data), p)?,
         };
         Ok(Self::assemble(data, locators, postcodes))
     }
@@ -247,7 +265,7 @@ impl Atlas {
     fn postcodes(
         source: &DataSource,
         data: &Dataset,
-        locators: &[Locator],
+        locators: &[&Locator],
         options: &PostcodeOptions,
     ) -> Result<Option<PostcodeIndex>, LoadError> {
         let files: Vec<SourceFile> = match (&options.source, source) {
@@ -295,7 +313,7 @@ impl Atlas {
     pub fn crosswalks(&self) -> &crate::crosswalk::Crosswalks {
         self.crosswalks.get_or_init(|| {
             let started = Instant::now();
-            let c = crate::crosswalk::Crosswalks::compute(&self.data, &self.locators, self.postcodes.as_ref());
+            let c = crate::crosswalk::Crosswalks::compute(&self.data, &self.locators(), self.postcodes.as_ref());
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 samples = c.samples,
@@ -307,7 +325,22 @@ impl Atlas {
 
     /// The locator of the default period (the answers without a date).
     pub fn locator(&self) -> &Locator {
-        &self.locators[self.data.default_period]
+        self.locator_at(self.data.default_period)
+    }
+
+    /// Period `period`'s locator (built now if it is not yet: tens of milliseconds).
+    pub fn locator_at(&self, period: usize) -> &Locator {
+        self.locators.get(&self.data, period)
+    }
+
+    /// Every period's locator, in order (the missing ones built now).
+    pub fn locators(&self) -> Vec<&Locator> {
+        self.locators.every(&self.data)
+    }
+
+    /// The number of periods (and of locators).
+    pub fn periods(&self) -> usize {
+        self.locators.len()
     }
 
     /// Period `period`'s boundary documents.
@@ -340,7 +373,7 @@ impl Atlas {
 
     /// What covered a point in every period.
     pub fn timeline(&self, lon: f64, lat: f64) -> crate::views::Timeline<'_> {
-        let mut located = Vec::with_capacity(self.locators.len());
+        let mut located = Vec::with_capacity(self.periods());
         self.locate_every_period(lon, lat, &mut located);
         self.data.timeline(lon, lat, located, Some(&self.fragments))
     }
@@ -355,7 +388,7 @@ impl Atlas {
             }
             None => {
                 out.clear();
-                out.extend(self.locators.iter().map(|l| l.locate(lon, lat)));
+                out.extend((0..self.periods()).map(|p| self.locator_at(p).locate(lon, lat)));
             }
         }
     }
@@ -364,7 +397,7 @@ impl Atlas {
     pub fn timeline_grid(&self) -> &crate::locate::TimelineGrid {
         self.timeline_grid.get_or_init(|| {
             let started = Instant::now();
-            let grid = crate::locate::TimelineGrid::build(&self.locators, crate::locate::GRID_CELLS);
+            let grid = crate::locate::TimelineGrid::build(&self.locators(), crate::locate::GRID_CELLS);
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 coverage = grid.coverage(),
@@ -398,8 +431,24 @@ impl Atlas {
 
     /// Looks up a point as of `when`.
     pub fn lookup_at(&self, lon: f64, lat: f64, when: &When) -> LookupResult<'_> {
-        let located = self.locators[when.period].locate(lon, lat);
+        let located = self.locator_at(when.period).locate(lon, lat);
         self.data.lookup_result(lon, lat, when, &located, Some(&self.fragments))
+    }
+}
+
+/// `manifest` cut to the editions in force on `at` ([`Manifest::in_force_on`]); whole when no
+/// edition is in force then, so the answer is the same "no edition" error as with every edition.
+fn restricted(manifest: Manifest, at: Option<crate::model::dates::AsOf>) -> Manifest {
+    use crate::model::dates::AsOf;
+    let periods = manifest.periods();
+    let date = match at {
+        None => Some(manifest.default_date),
+        Some(AsOf::Date(d)) => periods.iter().any(|p| p.covers(d)).then_some(d),
+        Some(AsOf::Latest) => periods.last().map(|p| p.from),
+    };
+    match date {
+        Some(d) => manifest.in_force_on(&[d]),
+        None => manifest,
     }
 }
 

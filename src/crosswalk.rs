@@ -68,7 +68,7 @@ struct Weight {
 impl Crosswalks {
     /// Builds every crosswalk; `locators[p]` is period `p`'s (their grids are built here if
     /// not yet).
-    pub fn compute(data: &Dataset, locators: &[Locator], postcodes: Option<&PostcodeIndex>) -> Self {
+    pub fn compute(data: &Dataset, locators: &[&Locator], postcodes: Option<&PostcodeIndex>) -> Self {
         let mut signatures: HashMap<Signature, Weight> = HashMap::new();
         let lattice = lattice(data, locators);
         let samples = lattice.values().map(|w| w.samples).sum::<u64>() as usize;
@@ -188,7 +188,7 @@ fn add(total: &mut Weight, w: &Weight) {
 
 /// Lattice points over the home country's footprints (any period's), each with the area of
 /// its cell (km²), grouped by signature.
-fn lattice(data: &Dataset, locators: &[Locator]) -> HashMap<Signature, Weight> {
+fn lattice(data: &Dataset, locators: &[&Locator]) -> HashMap<Signature, Weight> {
     let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
     for e in &data.editions {
         for a in &e.areas {

@@ -70,26 +70,100 @@ impl Located {
     }
 }
 
-/// The spatial index of every layer edition, built once and shared by the periods using it.
+/// The spatial index of every layer edition, each built the first time a period needs it and
+/// then shared by every period using that edition.
 pub struct LayerIndexes {
     /// Per `Dataset::editions` entry.
-    pub editions: Vec<Arc<LayerIndex>>,
-    pub countries: Arc<LayerIndex>,
+    editions: Vec<OnceLock<Arc<LayerIndex>>>,
+    countries: OnceLock<Arc<LayerIndex>>,
 }
 
 impl LayerIndexes {
+    /// Every index built now, side by side.
     pub fn new(data: &Dataset) -> Self {
+        let indexes = Self::lazy(data);
+        indexes.build_all(data);
+        indexes
+    }
+
+    /// Nothing built yet: each index is built by the first [`LayerIndexes::edition`] or
+    /// [`LayerIndexes::countries`] asking for it. `data` must be the dataset later calls pass.
+    pub fn lazy(data: &Dataset) -> Self {
+        LayerIndexes {
+            editions: data.editions.iter().map(|_| OnceLock::new()).collect(),
+            countries: OnceLock::new(),
+        }
+    }
+
+    /// Builds whatever is not built yet, the editions side by side.
+    pub fn build_all(&self, data: &Dataset) {
         use rayon::prelude::*;
-        let (editions, countries) = rayon::join(
+        rayon::join(
             || {
-                data.editions
-                    .par_iter()
-                    .map(|e| Arc::new(LayerIndex::new(e.areas.iter().map(|a| &a.geometry))))
-                    .collect()
+                (0..self.editions.len()).into_par_iter().for_each(|e| {
+                    self.edition(data, e);
+                })
             },
-            || Arc::new(LayerIndex::new(data.countries.iter().map(|c| &c.geometry))),
+            || self.countries(data),
         );
-        LayerIndexes { editions, countries }
+    }
+
+    /// Edition `e`'s index (`e` indexes `data.editions`).
+    pub fn edition(&self, data: &Dataset, e: usize) -> Arc<LayerIndex> {
+        self.editions[e]
+            .get_or_init(|| Arc::new(LayerIndex::new(data.editions[e].areas.iter().map(|a| &*a.geometry))))
+            .clone()
+    }
+
+    /// The countries' index.
+    pub fn countries(&self, data: &Dataset) -> Arc<LayerIndex> {
+        self.countries
+            .get_or_init(|| Arc::new(LayerIndex::new(data.countries.iter().map(|c| &c.geometry))))
+            .clone()
+    }
+}
+
+/// Every period's locator, each built the first time it is asked for, with only the layer
+/// indexes its editions need: a command answering for one date (`lookup`, a one-row
+/// `annotate`) builds one period's indexes, not all thirteen editions' (start-up time, issue
+/// 15). The server builds the rest in its warm-up. Every call must pass the dataset the set
+/// was made for (the [`crate::atlas::Atlas`] holding both does).
+pub struct Locators {
+    indexes: LayerIndexes,
+    periods: Vec<OnceLock<Locator>>,
+    tolerance_m: f64,
+}
+
+impl Locators {
+    /// Nothing built yet.
+    pub fn lazy(data: &Dataset, tolerance_m: f64) -> Self {
+        Locators {
+            indexes: LayerIndexes::lazy(data),
+            periods: data.periods.iter().map(|_| OnceLock::new()).collect(),
+            tolerance_m,
+        }
+    }
+
+    /// The number of periods.
+    pub fn len(&self) -> usize {
+        self.periods.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.periods.is_empty()
+    }
+
+    /// Period `period`'s locator, built now if it is not yet.
+    pub fn get(&self, data: &Dataset, period: usize) -> &Locator {
+        self.periods[period].get_or_init(|| Locator::for_period(data, period, &self.indexes, self.tolerance_m))
+    }
+
+    /// Every period's locator, in order (the missing indexes built now, side by side).
+    pub fn every(&self, data: &Dataset) -> Vec<&Locator> {
+        if self.periods.iter().any(|p| p.get().is_none()) {
+            self.indexes.build_all(data);
+        }
+        (0..self.periods.len()).map(|p| self.get(data, p)).collect()
     }
 }
 
@@ -106,9 +180,9 @@ pub struct Locator {
 pub const GRID_CELLS: usize = 2048;
 
 impl Locator {
-    /// The locator of the dataset's default period (indexes built here).
+    /// The locator of the dataset's default period (its layers' indexes built here).
     pub fn new(data: &Dataset, tolerance_m: f64) -> Self {
-        let indexes = LayerIndexes::new(data);
+        let indexes = LayerIndexes::lazy(data);
         Self::for_period(data, data.default_period, &indexes, tolerance_m)
     }
 
@@ -204,7 +278,7 @@ pub struct TimelineGrid {
 
 impl TimelineGrid {
     /// Built from every period's exact locator (not their grids), `cells` × `cells` cells.
-    pub fn build(locators: &[Locator], cells: usize) -> Self {
+    pub fn build(locators: &[&Locator], cells: usize) -> Self {
         let mut layers: Vec<&LayerIndex> = Vec::new();
         let mut anchors: Vec<&LayerIndex> = Vec::new();
         let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
@@ -240,7 +314,7 @@ impl TimelineGrid {
             };
         }
         let margin = 0.1;
-        let tolerance_m = locators.iter().map(Locator::tolerance_m).fold(0.0, f64::max);
+        let tolerance_m = locators.iter().map(|l| l.tolerance_m()).fold(0.0, f64::max);
         let inputs = GridInputs {
             bbox: [bbox[0] - margin, bbox[1] - margin, bbox[2] + margin, bbox[3] + margin],
             nx: cells,
@@ -327,12 +401,12 @@ type Constant = bool;
 impl ExactLocator {
     pub fn new(data: &Dataset, period: usize, indexes: &LayerIndexes, tolerance_m: f64) -> Self {
         let p = &data.periods[period];
-        let layer = |e: Option<usize>| e.map(|e| indexes.editions[e].clone());
+        let layer = |e: Option<usize>| e.map(|e| indexes.edition(data, e));
         ExactLocator {
             alliances: layer(p.alliance),
             footprints: layer(p.footprint),
             sub_areas: layer(p.sub_area),
-            countries: indexes.countries.clone(),
+            countries: indexes.countries(data),
             footprint_alliances: p.footprint_alliances.clone(),
             footprint_sub_areas: p.footprint_sub_areas.clone(),
             england: Some(data.home_country),

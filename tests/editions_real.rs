@@ -214,7 +214,7 @@ fn known_overlaps_and_water_holes_of_each_edition() {
         let kind = edition.spec.kind;
         let e = data.editions.iter().position(|x| std::ptr::eq(x, edition)).unwrap();
         let period = data.periods.iter().position(|p| p.edition(kind) == Some(e)).unwrap();
-        let locator = &a.locators[period];
+        let locator = a.locator_at(period);
         let at = |v: &Value| -> (f64, f64) {
             let s = v["at"].as_str().unwrap();
             let (x, y) = s.split_once(',').unwrap();

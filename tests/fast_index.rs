@@ -14,7 +14,7 @@ fn service() -> &'static Atlas {
         let svc = Atlas::load_boundaries(&common::data_dir(), 2000.0).expect("real data loads");
         // Build them: `locate` uses a grid only once it exists.
         rayon::scope(|s| {
-            for l in &svc.locators {
+            for l in svc.locators() {
                 s.spawn(move |_| {
                     l.grid();
                 });
@@ -32,8 +32,8 @@ fn assert_same(locator: &Locator, x: f64, y: f64) {
 #[test]
 fn random_points_agree_in_every_period() {
     let svc = service();
-    assert!(svc.locators.len() >= 8, "every period of 2017–2023");
-    for (p, locator) in svc.locators.iter().enumerate() {
+    assert!(svc.periods() >= 8, "every period of 2017–2023");
+    for (p, locator) in svc.locators().into_iter().enumerate() {
         let n = if p == svc.data.default_period {
             1_000_000
         } else {
@@ -60,7 +60,7 @@ fn random_points_agree_in_every_period() {
 #[test]
 fn border_vertices_and_edge_midpoints_agree() {
     let svc = service();
-    for (p, locator) in svc.locators.iter().enumerate() {
+    for (p, locator) in svc.locators().into_iter().enumerate() {
         // Every edge for the default period, every 7th for the others (time).
         let step = if p == svc.data.default_period { 1 } else { 7 };
         let mut n = 0;
@@ -85,7 +85,7 @@ fn border_vertices_and_edge_midpoints_agree() {
 #[test]
 fn cell_corners_agree() {
     let svc = service();
-    for (p, locator) in svc.locators.iter().enumerate() {
+    for (p, locator) in svc.locators().into_iter().enumerate() {
         let grid = locator.grid();
         let (nx, ny) = grid.size();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7 + p as u64);
@@ -105,8 +105,8 @@ fn the_timeline_grid_gives_every_periods_exact_answer() {
     let mut row = Vec::new();
     let mut check = |x: f64, y: f64| {
         svc.locate_every_period(x, y, &mut row);
-        assert_eq!(row.len(), svc.locators.len());
-        for (p, (got, locator)) in row.iter().zip(&svc.locators).enumerate() {
+        assert_eq!(row.len(), svc.periods());
+        for (p, (got, locator)) in row.iter().zip(svc.locators()).enumerate() {
             assert_eq!(*got, locator.locate_exact(x, y), "period {p} at ({x}, {y})");
         }
         grid.get(x, y).is_some()
@@ -120,7 +120,7 @@ fn the_timeline_grid_gives_every_periods_exact_answer() {
         }
     }
     // Points on the edges of every period's footprints, where the periods' answers change.
-    for locator in &svc.locators {
+    for locator in svc.locators() {
         for part in locator.footprint_layer().into_iter().flat_map(|l| l.parts()) {
             for e in part.edges().step_by(97) {
                 check(e[0], e[1]);

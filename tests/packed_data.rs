@@ -105,7 +105,7 @@ fn the_packed_data_answers_as_the_source_files_do() {
             }
         }
     }
-    for (p, (a, b)) in source.locators.iter().zip(&packed.locators).enumerate() {
+    for (p, (a, b)) in source.locators().iter().zip(packed.locators()).enumerate() {
         for &(lon, lat) in &points {
             assert_eq!(a.locate(lon, lat), b.locate(lon, lat), "period {p} at ({lon}, {lat})");
         }

@@ -180,7 +180,7 @@ fn cache_failures_degrade_to_serving_from_memory() {
         path: onspd_sample(),
         name: None,
     }];
-    let fp = cache::fingerprint(&sample, &boundaries.data, &boundaries.locators);
+    let fp = cache::fingerprint(&sample, &boundaries.data, &boundaries.locators());
     let entry = cache::cache_path(&cache_dir, &fp);
     std::fs::create_dir_all(&entry).unwrap();
     let atlas = load_with_cache(&cache_dir).expect("serves although the cache file is a directory");

@@ -27,7 +27,7 @@ pub fn points(atlas: &'static Atlas, lon: ArrayData, lat: ArrayData, when: &When
             lat.len()
         )));
     }
-    let locator = &atlas.locators[when.period];
+    let locator = atlas.locator_at(when.period);
     let grid = (lon.len() >= GRID_THRESHOLD).then(|| state::grid(atlas, when.period));
     let locate = |x: f64, y: f64| match grid.and_then(|g| g.get(x, y)) {
         Some(hit) => *hit,

@@ -61,9 +61,9 @@ fn load() -> Result<Atlas, String> {
 
 /// Period `period`'s grid, built now if it is not yet.
 pub fn grid(atlas: &'static Atlas, period: usize) -> &'static Grid<Located> {
-    let grids = GRIDS.get_or_init(|| (0..atlas.locators.len()).map(|_| OnceLock::new()).collect());
+    let grids = GRIDS.get_or_init(|| (0..atlas.periods()).map(|_| OnceLock::new()).collect());
     grids[period].get_or_init(|| {
-        let grid = atlas.locators[period].build_grid(grid_cells());
+        let grid = atlas.locator_at(period).build_grid(grid_cells());
         // The build's tables are freed: hand their pages back rather than keep them resident.
         alliance_map::atlas::release_free_memory();
         grid

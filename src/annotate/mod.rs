@@ -21,7 +21,7 @@ pub mod tabular;
 
 pub use tabular::{annotate, Annotator};
 
-use crate::locate::Locator;
+use crate::atlas::Atlas;
 use crate::model::{coordinates, Dataset};
 use crate::postcode::index::PeriodAreas;
 use crate::postcode::{Postcode, PostcodeIndex};
@@ -172,7 +172,8 @@ pub enum By<'a> {
     Point {
         lon: &'a str,
         lat: &'a str,
-        locators: &'a [Locator],
+        /// Each period's locator is the atlas's (built for the periods asked for only).
+        atlas: &'a Atlas,
     },
 }
 
@@ -266,7 +267,7 @@ impl<'a> Resolver<'a> {
 
     /// A row's areas at a point; out-of-range or non-finite coordinates are malformed.
     pub fn point(&self, lon: f64, lat: f64) -> Found {
-        let By::Point { locators, .. } = &self.by else {
+        let By::Point { atlas, .. } = &self.by else {
             return Err(Unmatched::Malformed);
         };
         if !coordinates::is_valid(lon, lat) {
@@ -275,7 +276,7 @@ impl<'a> Resolver<'a> {
         in_an_area(
             self.periods
                 .iter()
-                .map(|&p| PeriodAreas::from(locators[p].locate(lon, lat)))
+                .map(|&p| PeriodAreas::from(atlas.locator_at(p).locate(lon, lat)))
                 .collect(),
         )
     }

@@ -208,11 +208,7 @@ fn work(
             Some(index) => By::Postcode { column, index },
             None => return,
         },
-        ByColumns::Point(lon, lat) => By::Point {
-            lon,
-            lat,
-            locators: &atlas.locators,
-        },
+        ByColumns::Point(lon, lat) => By::Point { lon, lat, atlas },
     };
     let ignore = |_: u64, _: &str, _| {};
     let written: Result<AnnotateStats, AnnotateError> = match format {

@@ -111,7 +111,7 @@ fn warm_up(atlas: Arc<Atlas>) {
         atlas.locator().grid();
         atlas.map_layers();
         use rayon::prelude::*;
-        atlas.locators.par_iter().for_each(|l| {
+        atlas.locators().par_iter().for_each(|l| {
             l.grid();
         });
         atlas.timeline_grid();

@@ -72,7 +72,7 @@ pub async fn surroundings(State(state): State<AppState>, Point(p): Point) -> Res
     let data = &atlas.data;
     let when = when(data, p.date)?;
     let (lon, lat) = (p.lon.0, p.lat.0);
-    let locator = &atlas.locators[when.period];
+    let locator = atlas.locator_at(when.period);
     let answered = locator.locate(lon, lat).alliance;
     let border = data.periods[when.period]
         .alliance

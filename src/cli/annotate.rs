@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{load, postcode_index, DataArgs, Failure, PostcodeArgs};
+use super::{load_for_one_run, postcode_index, DataArgs, Failure, PostcodeArgs};
 use crate::annotate::ndjson::NdjsonAnnotator;
 use crate::annotate::{self, AnnotateError, AnnotateStats, By, Columns, Unmatched};
-use crate::atlas::Atlas;
+use crate::atlas::{Atlas, Editions};
 
 #[derive(Args, Debug)]
 pub struct AnnotateArgs {
@@ -77,20 +77,22 @@ const SHOWN: u64 = 20;
 const GRID_WORTH_BYTES: u64 = 2 << 20;
 
 pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
-    let atlas = std::sync::Arc::new(load(
+    // By points for one date: only that date's editions. A timeline needs all of them.
+    let editions = match args.timeline {
+        true => Editions::All,
+        false => Editions::InForceOn(args.date),
+    };
+    let atlas = load_for_one_run(
         &args.data,
         args.postcode_column.is_some().then_some(&args.postcodes),
-    )?);
+        editions,
+    )?;
     let by = match (&args.postcode_column, &args.lon_column, &args.lat_column) {
         (Some(column), _, _) => By::Postcode {
             column,
             index: postcode_index(&atlas)?,
         },
-        (None, Some(lon), Some(lat)) => By::Point {
-            lon,
-            lat,
-            locators: &atlas.locators,
-        },
+        (None, Some(lon), Some(lat)) => By::Point { lon, lat, atlas },
         _ => {
             return Err(Failure::Usage(
                 "give --postcode-column, or --lon-column and --lat-column".into(),
@@ -112,17 +114,14 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
         && std::fs::metadata(&args.input).is_ok_and(|m| !m.is_file() || m.len() > GRID_WORTH_BYTES)
     {
         let periods: Vec<usize> = match columns {
-            Columns::Timeline => (0..atlas.locators.len()).collect(),
+            Columns::Timeline => (0..atlas.periods()).collect(),
             Columns::Default => vec![atlas.data.default_period],
             Columns::Period(p) => vec![p],
         };
-        let warm = atlas.clone();
         // Detached: the process may finish before the grids do.
         std::thread::spawn(move || {
             for p in periods {
-                if let Some(l) = warm.locators.get(p) {
-                    l.grid();
-                }
+                atlas.locator_at(p).grid();
             }
         });
     }

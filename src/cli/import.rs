@@ -32,10 +32,10 @@ pub fn run(args: ImportArgs) -> Result<(), Failure> {
         })
         .collect();
     let out = args.out.clone().unwrap_or_else(|| args.files[0].with_extension("amp"));
-    let fp = cache::fingerprint(&sources, &atlas.data, &atlas.locators);
+    let fp = cache::fingerprint(&sources, &atlas.data, &atlas.locators());
     let started = std::time::Instant::now();
     let (index, summary) =
-        import::import(&sources, &atlas.data, &atlas.locators, fp).map_err(|e| Failure::Data(e.to_string()))?;
+        import::import(&sources, &atlas.data, &atlas.locators(), fp).map_err(|e| Failure::Data(e.to_string()))?;
     file::write(&index, &out).map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot write: {e}", out.display())))?;
     eprint!("{}", summary.table());
     eprintln!(

@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use super::{load, postcode_index, print_json, DataArgs, Failure, PostcodeArgs};
+use super::{load_for_one_run, postcode_index, print_json, DataArgs, Failure, PostcodeArgs};
+use crate::atlas::Editions;
 use crate::model::coordinates::{check_range, LAT_RANGE, LON_RANGE};
 use crate::model::dates::AsOf;
 use crate::postcode::Postcode;
@@ -33,19 +34,19 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
                 }
                 check_range(v, range).map_err(|m| Failure::Usage(format!("--{name} {m}")))?;
             }
-            let atlas = load(&args.data, None)?;
+            let atlas = load_for_one_run(&args.data, None, Editions::InForceOn(args.date))?;
             let when = atlas
                 .data
                 .when(args.date)
                 .map_err(|e| Failure::Usage(format!("--date: {e}")))?;
             // Without the pre-rendered fragments, so the pretty printer lays every object out.
-            let located = atlas.locators[when.period].locate(lon, lat);
+            let located = atlas.locator_at(when.period).locate(lon, lat);
             print_json(&atlas.data.lookup_result(lon, lat, &when, &located, None))
         }
         (_, _, Some(raw)) => {
             let pc =
                 Postcode::parse(raw).map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
-            let atlas = load(&args.data, Some(&args.postcodes))?;
+            let atlas = load_for_one_run(&args.data, Some(&args.postcodes), Editions::All)?;
             let index = postcode_index(&atlas)?;
             let found = index
                 .get(&pc)

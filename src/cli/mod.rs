@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::atlas::{Atlas, LoadError, Options, PostcodeOptions, PostcodeSource};
+use crate::atlas::{Atlas, Editions, LoadError, Options, PostcodeOptions, PostcodeSource};
 use crate::locate::DEFAULT_TOLERANCE_M;
 use crate::model::{self, DataDirSource, DataSource};
 use crate::pack::Pack;
@@ -139,6 +139,10 @@ pub fn data_source(args: &DataArgs) -> Result<DataSource, Failure> {
 
 /// Loads an atlas as the arguments say; with `postcodes`, the postcode index too.
 pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, Failure> {
+    load_editions(args, postcodes, Editions::All)
+}
+
+fn load_editions(args: &DataArgs, postcodes: Option<&PostcodeArgs>, editions: Editions) -> Result<Atlas, Failure> {
     if !(args.tolerance_m.is_finite() && (0.0..=50_000.0).contains(&args.tolerance_m)) {
         return Err(Failure::Usage(format!(
             "--tolerance-m must be between 0 and 50000, got {}",
@@ -159,8 +163,20 @@ pub fn load(args: &DataArgs, postcodes: Option<&PostcodeArgs>) -> Result<Atlas, 
                 .clone()
                 .unwrap_or_else(crate::postcode::cache::default_cache_dir),
         }),
+        editions,
     };
     Ok(Atlas::load(&source, &options)?)
+}
+
+/// [`load`] for a command that answers and exits, with the `editions` it answers for: the
+/// atlas is never freed, because freeing its hundreds of thousands of allocations one by one
+/// at exit was about a tenth of a `lookup`'s run, and the process ends right after.
+pub fn load_for_one_run(
+    args: &DataArgs,
+    postcodes: Option<&PostcodeArgs>,
+    editions: Editions,
+) -> Result<&'static Atlas, Failure> {
+    Ok(Box::leak(Box::new(load_editions(args, postcodes, editions)?)))
 }
 
 /// The postcode index of an atlas loaded with postcodes, or a data failure saying how to get one.

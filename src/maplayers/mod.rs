@@ -56,8 +56,8 @@ impl MapLayers {
             .footprint
             .and_then(|e| data.editions[e].spec.area_kind.as_deref())
             .unwrap_or("");
-        let alliances: Vec<&MultiPolygon<f64>> = alliance_areas.iter().map(|a| &a.geometry).collect();
-        let stps: Vec<&MultiPolygon<f64>> = footprint_areas.iter().map(|s| &s.geometry).collect();
+        let alliances: Vec<&MultiPolygon<f64>> = alliance_areas.iter().map(|a| &*a.geometry).collect();
+        let stps: Vec<&MultiPolygon<f64>> = footprint_areas.iter().map(|s| &*s.geometry).collect();
         let countries: Vec<&MultiPolygon<f64>> = data.countries.iter().map(|c| &c.geometry).collect();
         let (together, countries_overview) = rayon::join(
             || simplify::simplify_together(&[alliances.clone(), stps.clone()], OVERVIEW_TOLERANCE),

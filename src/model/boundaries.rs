@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use geo::{Area, BoundingRect, MultiPolygon, Rect};
+use geo::{Area, MultiPolygon, Rect};
 use serde_json::Value;
 
 use super::source::{DataSource, RawFeature};
@@ -28,7 +28,8 @@ pub struct FileShape<'a> {
 pub struct AreaFeature {
     pub code: String,
     pub name: String,
-    pub geometry: MultiPolygon<f64>,
+    /// Shared with the default view's alliances and STPs (not copied).
+    pub geometry: std::sync::Arc<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
 }
 
@@ -102,14 +103,11 @@ pub fn validate_layer(
             return Err(DataError::feature(path, &code, "code appears more than once"));
         }
         let geometry = feature.geometry.map_err(|p| DataError::feature(path, &code, p))?;
-        validate_geometry(&geometry).map_err(|p| DataError::feature(path, &code, p))?;
-        let bbox = geometry
-            .bounding_rect()
-            .ok_or_else(|| DataError::feature(path, &code, "geometry is empty"))?;
+        let bbox = validate_geometry(&geometry).map_err(|p| DataError::feature(path, &code, p))?;
         out.push(AreaFeature {
             code,
             name,
-            geometry,
+            geometry: std::sync::Arc::new(geometry),
             bbox,
         });
     }
@@ -132,27 +130,41 @@ pub fn is_gss_code(code: &str, prefixes: &[&str]) -> bool {
 }
 
 /// Structural validity: WGS84 range, closed rings of at least four positions, non-zero
-/// area. Full OGC validity (no self-intersection) is checked by `check-data`, which
-/// can afford the time; see [`ogc_problems`].
-fn validate_geometry(mp: &MultiPolygon<f64>) -> Result<(), String> {
+/// area; gives the bounding box, found in the same pass. Full OGC validity (no
+/// self-intersection) is checked by `check-data`, which can afford the time; see
+/// [`ogc_problems`].
+fn validate_geometry(mp: &MultiPolygon<f64>) -> Result<Rect<f64>, String> {
     if mp.0.is_empty() {
         return Err("geometry has no polygons".into());
     }
+    let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for (pi, poly) in mp.0.iter().enumerate() {
         for (ri, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
-            let where_ = format!("polygon {pi} ring {ri}");
             if ring.0.len() < 4 {
-                return Err(format!("{where_} has {} positions (at least 4 needed)", ring.0.len()));
+                return Err(format!(
+                    "polygon {pi} ring {ri} has {} positions (at least 4 needed)",
+                    ring.0.len()
+                ));
             }
-            if let Some(c) = ring.0.iter().find(|c| !super::coordinates::is_valid(c.x, c.y)) {
-                return Err(format!("{where_} has position ({}, {}) outside WGS84 range", c.x, c.y));
+            for c in &ring.0 {
+                if !super::coordinates::is_valid(c.x, c.y) {
+                    return Err(format!(
+                        "polygon {pi} ring {ri} has position ({}, {}) outside WGS84 range",
+                        c.x, c.y
+                    ));
+                }
+                min = [min[0].min(c.x), min[1].min(c.y)];
+                max = [max[0].max(c.x), max[1].max(c.y)];
             }
         }
         if poly.unsigned_area() == 0.0 {
             return Err(format!("polygon {pi} has zero area"));
         }
     }
-    Ok(())
+    Ok(Rect::new(
+        geo::Coord { x: min[0], y: min[1] },
+        geo::Coord { x: max[0], y: max[1] },
+    ))
 }
 
 /// Full OGC validity problems (self-intersections, holes outside shells, …), one line each.

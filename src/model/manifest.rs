@@ -270,11 +270,16 @@ impl Manifest {
     /// The edition of `kind` in force on `date`: the latest starting on or before it, unless
     /// it was superseded by then.
     pub fn edition_at(&self, kind: Kind, date: NaiveDate) -> Option<&LayerSpec> {
+        self.latest_started(kind, date)
+            .filter(|l| l.superseded_since.is_none_or(|s| date < s))
+    }
+
+    /// The edition of `kind` started last on or before `date`, superseded by then or not.
+    fn latest_started(&self, kind: Kind, date: NaiveDate) -> Option<&LayerSpec> {
         self.layers
             .iter()
             .filter(|l| l.kind == kind && l.from.is_some_and(|f| f <= date))
             .max_by_key(|l| l.from)
-            .filter(|l| l.superseded_since.is_none_or(|s| date < s))
     }
 
     /// The spans of dates between edition changes, in order, from the first edition's start to
@@ -303,6 +308,34 @@ impl Manifest {
             }
         }
         periods
+    }
+
+    /// The manifest of the editions in force on `dates` and on the default date only, with
+    /// the country layer and the relations among them: what a command answering for those
+    /// dates loads (a `lookup` decodes 4 of the 14 layers). Every period covering one of
+    /// `dates` has the same editions, relations and end as in `self`, so its answers are the
+    /// same (tested against the full data in `tests/inprocess_editions.rs`).
+    pub fn in_force_on(&self, dates: &[NaiveDate]) -> Manifest {
+        // The latest edition of each kind started by each date, even if superseded by then:
+        // `edition_at` then chooses among the same candidates as in `self`.
+        let in_force = |l: &LayerSpec| {
+            l.kind == Kind::Country
+                || std::iter::once(&self.default_date)
+                    .chain(dates)
+                    .any(|&d| self.latest_started(l.kind, d).is_some_and(|e| e.edition == l.edition))
+        };
+        let layers: Vec<LayerSpec> = self.layers.iter().filter(|l| in_force(l)).cloned().collect();
+        let relations = self
+            .relations
+            .iter()
+            .filter(|r| r.columns().all(|(_, c)| layers.iter().any(|l| l.edition == c.edition)))
+            .cloned()
+            .collect();
+        Manifest {
+            layers,
+            relations,
+            ..self.clone()
+        }
     }
 
     /// The country layer (the manifest check guarantees exactly one).

@@ -67,7 +67,8 @@ pub struct Alliance {
     pub code: String,
     pub name: String,
     pub kind: AllianceKind,
-    pub geometry: MultiPolygon<f64>,
+    /// The edition's area's geometry, shared.
+    pub geometry: Arc<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
     /// Indexes into `Dataset::ccgs`, by code.
     pub ccgs: Vec<usize>,
@@ -79,7 +80,8 @@ pub struct Alliance {
 pub struct Stp {
     pub code: String,
     pub name: String,
-    pub geometry: MultiPolygon<f64>,
+    /// The edition's area's geometry, shared.
+    pub geometry: Arc<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
     pub ccgs: Vec<usize>,
     /// Usually one; two for the three STPs split along CCG lines.
@@ -243,7 +245,7 @@ impl Dataset {
             .map(|f| Country {
                 code: f.code,
                 name: f.name,
-                geometry: f.geometry,
+                geometry: Arc::unwrap_or_clone(f.geometry),
             })
             .collect();
         let mut data = Dataset {

@@ -43,7 +43,10 @@ pub struct Pack {
     decoded: std::sync::Mutex<Option<std::sync::Arc<Decoded>>>,
     texts: BTreeMap<String, String>,
     postcodes: Option<Cow<'static, [u8]>>,
-    digest: String,
+    /// The tables file as packed, for [`Pack::digest`].
+    sealed_tables: Cow<'static, [u8]>,
+    /// Computed when first asked for: hashing the 13 MB took 4 % of a `lookup`'s start-up.
+    digest: std::sync::OnceLock<String>,
 }
 
 /// The boundaries file decompressed, and its shared arcs.
@@ -70,24 +73,15 @@ impl Pack {
     pub fn open(
         label: impl Into<String>,
         boundaries: impl Into<Cow<'static, [u8]>>,
-        tables: &[u8],
+        tables: impl Into<Cow<'static, [u8]>>,
         postcodes: Option<Cow<'static, [u8]>>,
     ) -> Result<Pack, String> {
         let label = label.into();
         let sealed: Cow<'static, [u8]> = boundaries.into();
-        let boundaries = &sealed[..];
-        let digest = {
-            use sha2::{Digest, Sha256};
-            let mut h = Sha256::new();
-            for part in [boundaries, tables, postcodes.as_deref().unwrap_or_default()] {
-                h.update((part.len() as u64).to_le_bytes());
-                h.update(part);
-            }
-            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-        };
-        let texts = read_tables(&codec::open("tables", tables).map_err(|e| format!("{label}/{TABLES}: {e}"))?)
+        let sealed_tables: Cow<'static, [u8]> = tables.into();
+        let texts = read_tables(&codec::open("tables", &sealed_tables).map_err(|e| format!("{label}/{TABLES}: {e}"))?)
             .map_err(|e| format!("{label}/{TABLES}: {e}"))?;
-        let (decoded, layers) = Decoded::open(&label, boundaries)?;
+        let (decoded, layers) = Decoded::open(&label, &sealed)?;
         Ok(Pack {
             label,
             layers,
@@ -95,7 +89,8 @@ impl Pack {
             decoded: std::sync::Mutex::new(Some(std::sync::Arc::new(decoded))),
             texts,
             postcodes,
-            digest,
+            sealed_tables,
+            digest: std::sync::OnceLock::new(),
         })
     }
 
@@ -109,7 +104,7 @@ impl Pack {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("{}: cannot read: {e}", dir.join(POSTCODES).display())),
         };
-        Pack::open(dir.display().to_string(), read(BOUNDARIES)?, &read(TABLES)?, postcodes)
+        Pack::open(dir.display().to_string(), read(BOUNDARIES)?, read(TABLES)?, postcodes)
     }
 
     /// Whether `dir` is a packed directory rather than one of official files.
@@ -123,7 +118,19 @@ impl Pack {
 
     /// A digest of the packed files' bytes: what anything derived from this data depends on.
     pub fn digest(&self) -> &str {
-        &self.digest
+        self.digest.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            for part in [
+                &self.sealed[..],
+                &self.sealed_tables,
+                self.postcodes.as_deref().unwrap_or_default(),
+            ] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        })
     }
 
     pub fn has(&self, rel: &str) -> bool {

@@ -160,19 +160,20 @@ pub fn rebuild(arcs: &[Vec<Pt>], ring: &RingRef) -> Option<Vec<Pt>> {
     for (k, &r) in ring.refs.iter().enumerate() {
         let (id, backwards) = if r < 0 { (!r, true) } else { (r, false) };
         let arc = arcs.get(usize::try_from(id).ok()?)?;
-        let seq: Box<dyn Iterator<Item = &Pt>> = if backwards {
-            Box::new(arc.iter().rev())
-        } else {
-            Box::new(arc.iter())
-        };
-        let mut seq = seq.peekable();
+        // Consecutive arcs share their joining vertex: after the first, each starts one in.
+        let skip = usize::from(k > 0);
         if k > 0 {
-            // Consecutive arcs share their joining vertex.
-            if points.last() != seq.next() {
+            let joint = if backwards { arc.last() } else { arc.first() };
+            if points.last() != joint {
                 return None;
             }
         }
-        points.extend(seq);
+        // Slices, not a boxed iterator: these copies were a tenth of `lookup`'s start-up.
+        if backwards {
+            points.extend(arc[..arc.len().saturating_sub(skip)].iter().rev());
+        } else {
+            points.extend_from_slice(arc.get(skip..).unwrap_or_default());
+        }
     }
     if !ring.closed {
         // The last arc ends where the first began.

@@ -102,7 +102,12 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     let mut sealed_postcodes = None;
     if !postcode_files.is_empty() {
         let locators = Locator::for_every_period(&data, tolerance_m);
-        let (index, summary) = import::import(&postcode_files, &data, &locators, packed_fingerprint(tolerance_m))?;
+        let (index, summary) = import::import(
+            &postcode_files,
+            &data,
+            &locators.iter().collect::<Vec<_>>(),
+            packed_fingerprint(tolerance_m),
+        )?;
         sealed_postcodes = Some(codec::seal("postcodes", &super::postcodes::encode(&index))?);
         postcodes = Some(summary);
     }
@@ -321,7 +326,7 @@ mod tests {
             tables.u(0);
             let sealed = codec::seal("boundaries", &payload).unwrap();
             let tables = codec::seal("tables", &tables.buf).unwrap();
-            if let Ok(pack) = Pack::open("t", sealed, &tables, None) {
+            if let Ok(pack) = Pack::open("t", sealed, tables, None) {
                 let _ = pack.features("a.geojson");
             }
         }
@@ -346,7 +351,7 @@ mod tests {
         let pack = Pack::open(
             "test",
             codec::seal("boundaries", &payload).unwrap(),
-            &codec::seal("tables", &tables.buf).unwrap(),
+            codec::seal("tables", &tables.buf).unwrap(),
             None,
         )
         .unwrap();

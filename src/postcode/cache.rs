@@ -48,12 +48,12 @@ pub enum PostcodeLoadError {
 
 /// A stable fingerprint of what an import's result depends on: the contents of the source
 /// and of every file the manifest names, the manifest itself and the import settings.
-pub fn fingerprint(sources: &[SourceFile], data: &Dataset, locators: &[Locator]) -> String {
+pub fn fingerprint(sources: &[SourceFile], data: &Dataset, locators: &[&Locator]) -> String {
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_deref().unwrap_or("-")).collect();
     let mut settings = format!(
         "format {} tolerance {} sources {}\n{}",
         file::FORMAT_VERSION,
-        locators.first().map_or(0.0, Locator::tolerance_m),
+        locators.first().map_or(0.0, |l| l.tolerance_m()),
         names.join("|"),
         toml::to_string(data.manifest.as_ref()).unwrap_or_default()
     );
@@ -128,7 +128,7 @@ pub fn check_matches(index: &PostcodeIndex, data: &Dataset, path: &Path) -> Resu
 pub fn load_or_build(
     sources: &[SourceFile],
     data: &Dataset,
-    locators: &[Locator],
+    locators: &[&Locator],
     cache_dir: &Path,
 ) -> Result<PostcodeIndex, PostcodeLoadError> {
     let started = Instant::now();

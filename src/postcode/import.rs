@@ -155,7 +155,7 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 pub fn import(
     sources: &[SourceFile],
     data: &Dataset,
-    locators: &[Locator],
+    locators: &[&Locator],
     fingerprint: String,
 ) -> Result<(PostcodeIndex, ImportSummary), ImportError> {
     let mut summary = ImportSummary::default();

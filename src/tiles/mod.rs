@@ -333,7 +333,7 @@ impl PeriodTiles {
                 .iter()
                 .map(|e| {
                     e.and_then(|e| data.editions.get(e))
-                        .map_or_else(Vec::new, |e| e.areas.iter().map(|a| &a.geometry).collect())
+                        .map_or_else(Vec::new, |e| e.areas.iter().map(|a| &*a.geometry).collect())
                 })
                 .collect();
             let simplified = simplify_together(&refs, tolerance(z, MAX_ZOOM));
