@@ -111,14 +111,18 @@ impl LayerIndexes {
     /// Edition `e`'s index (`e` indexes `data.editions`).
     pub fn edition(&self, data: &Dataset, e: usize) -> Arc<LayerIndex> {
         self.editions[e]
-            .get_or_init(|| Arc::new(LayerIndex::new(data.editions[e].areas.iter().map(|a| &*a.geometry))))
+            .get_or_init(|| {
+                Arc::new(LayerIndex::new(
+                    data.editions[e].areas.iter().map(|a| a.geometry.clone()),
+                ))
+            })
             .clone()
     }
 
     /// The countries' index.
     pub fn countries(&self, data: &Dataset) -> Arc<LayerIndex> {
         self.countries
-            .get_or_init(|| Arc::new(LayerIndex::new(data.countries.iter().map(|c| &c.geometry))))
+            .get_or_init(|| Arc::new(LayerIndex::new(data.countries.iter().map(|c| c.geometry.clone()))))
             .clone()
     }
 }

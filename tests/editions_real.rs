@@ -287,3 +287,22 @@ fn pre_rendered_answers_are_the_serialised_answers() {
     }
     assert!(rendered > 45_000, "{rendered} points took the rendered path");
 }
+
+#[path = "support/editions_subset.rs"]
+mod editions_subset;
+
+/// `lookup` and `annotate` load only the editions in force on their date (from the embedded
+/// data, as they do): the same answers as with every edition, at 3,000 random points of
+/// England's bounding box and its surroundings, for every period.
+#[test]
+fn loading_only_the_editions_in_force_gives_the_same_answers() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    let points: Vec<(f64, f64)> = (0..3_000)
+        .map(|_| (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9)))
+        .collect();
+    let pack = alliance_map::pack::embedded::open().expect("the embedded data opens");
+    let source = alliance_map::model::DataSource::Packed(std::sync::Arc::new(pack));
+    let fewest = editions_subset::assert_subsets_answer_alike(&source, &Options::default(), &points);
+    assert!(fewest <= 3, "the 2017 date loads its three editions ({fewest})");
+}

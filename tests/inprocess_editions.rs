@@ -410,3 +410,25 @@ async fn pre_rendered_answers_are_the_serialised_answers() {
     assert_eq!(r.body.as_ref(), plain.as_slice());
     assert_eq!(r.content_type(), "application/json");
 }
+
+#[path = "support/editions_subset.rs"]
+mod editions_subset;
+
+/// `lookup` and `annotate` load only the editions in force on their date: the same answers as
+/// with every edition, on a lattice over the synthetic areas, the lake, the sea and beyond.
+#[test]
+fn loading_only_the_editions_in_force_gives_the_same_answers() {
+    let points: Vec<(f64, f64)> = (0..=65)
+        .flat_map(|i| (0..=60).map(move |j| (9.9 + i as f64 * 0.05, 49.9 + j as f64 * 0.05)))
+        .collect();
+    let fewest = editions_subset::assert_subsets_answer_alike(
+        &alliance_map::model::DataSource::Dir(support::synthetic_dir()),
+        &alliance_map::atlas::Options {
+            manifest: Some(support::manifest_path()),
+            ..Default::default()
+        },
+        &points,
+    );
+    let all = support::manifest().layers.len() - 1;
+    assert!(fewest < all, "some date loads fewer than the {all} editions ({fewest})");
+}

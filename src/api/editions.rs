@@ -79,7 +79,11 @@ pub fn editions_response(data: &Dataset) -> EditionsResponse<'_> {
         .iter()
         .map(|e| {
             let from = e.spec.from.unwrap_or(NaiveDate::MIN);
-            let next = crate::model::next_start(&data.editions, e.spec.kind, from);
+            let next = crate::model::next_start(
+                data.editions.iter().map(|e| &e.spec).chain(&data.manifest.unloaded),
+                e.spec.kind,
+                from,
+            );
             EditionInfo {
                 kind: e.spec.kind.as_str(),
                 edition: &e.spec.edition,

@@ -58,7 +58,7 @@ impl MapLayers {
             .unwrap_or("");
         let alliances: Vec<&MultiPolygon<f64>> = alliance_areas.iter().map(|a| &*a.geometry).collect();
         let stps: Vec<&MultiPolygon<f64>> = footprint_areas.iter().map(|s| &*s.geometry).collect();
-        let countries: Vec<&MultiPolygon<f64>> = data.countries.iter().map(|c| &c.geometry).collect();
+        let countries: Vec<&MultiPolygon<f64>> = data.countries.iter().map(|c| &*c.geometry).collect();
         let (together, countries_overview) = rayon::join(
             || simplify::simplify_together(&[alliances.clone(), stps.clone()], OVERVIEW_TOLERANCE),
             // The backdrop is decoration: coarser still.

@@ -42,6 +42,10 @@ pub struct Manifest {
     /// Files the map shows for orientation; never answered as areas.
     #[serde(default)]
     pub context: ContextFiles,
+    /// The layers [`Manifest::in_force_on`] left out: not loaded, but their dates still end
+    /// the periods before them ("no sub-area edition is held from … to …").
+    #[serde(skip)]
+    pub unloaded: Vec<LayerSpec>,
 }
 
 /// A postcode source file and the name its postcodes are credited to in answers (default:
@@ -324,7 +328,8 @@ impl Manifest {
                     .chain(dates)
                     .any(|&d| self.latest_started(l.kind, d).is_some_and(|e| e.edition == l.edition))
         };
-        let layers: Vec<LayerSpec> = self.layers.iter().filter(|l| in_force(l)).cloned().collect();
+        let (layers, unloaded): (Vec<LayerSpec>, Vec<LayerSpec>) =
+            self.layers.iter().cloned().partition(|l| in_force(l));
         let relations = self
             .relations
             .iter()
@@ -334,6 +339,7 @@ impl Manifest {
         Manifest {
             layers,
             relations,
+            unloaded: self.unloaded.iter().cloned().chain(unloaded).collect(),
             ..self.clone()
         }
     }

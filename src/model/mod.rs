@@ -100,7 +100,7 @@ pub struct Ccg {
 pub struct Country {
     pub code: String,
     pub name: String,
-    pub geometry: MultiPolygon<f64>,
+    pub geometry: Arc<MultiPolygon<f64>>,
 }
 
 /// One layer edition as loaded: its manifest entry and its areas, sorted by code (an area's
@@ -225,7 +225,7 @@ impl Dataset {
         let periods = manifest
             .periods()
             .iter()
-            .map(|p| period(p, &editions, &relations))
+            .map(|p| period(p, &editions, &manifest.unloaded, &relations))
             .collect::<Result<Vec<_>, DataError>>()?;
         let default_period = periods
             .iter()
@@ -245,7 +245,7 @@ impl Dataset {
             .map(|f| Country {
                 code: f.code,
                 name: f.name,
-                geometry: Arc::unwrap_or_clone(f.geometry),
+                geometry: f.geometry,
             })
             .collect();
         let mut data = Dataset {
@@ -446,12 +446,16 @@ fn check_relation(table: &membership::Relation, editions: &[Edition]) -> Result<
     Ok(())
 }
 
-/// The first day of the next edition of `kind` starting after `after`, if one is held.
-pub fn next_start(editions: &[Edition], kind: Kind, after: NaiveDate) -> Option<NaiveDate> {
-    editions
-        .iter()
-        .filter(|e| e.spec.kind == kind)
-        .filter_map(|e| e.spec.from)
+/// The first day of the next edition of `kind` starting after `after` among `layers`, if any.
+pub fn next_start<'a>(
+    layers: impl IntoIterator<Item = &'a manifest::LayerSpec>,
+    kind: Kind,
+    after: NaiveDate,
+) -> Option<NaiveDate> {
+    layers
+        .into_iter()
+        .filter(|l| l.kind == kind)
+        .filter_map(|l| l.from)
         .filter(|f| *f > after)
         .min()
 }
@@ -460,6 +464,7 @@ pub fn next_start(editions: &[Edition], kind: Kind, after: NaiveDate) -> Option<
 fn period(
     spec: &manifest::PeriodSpec,
     editions: &[Edition],
+    unloaded: &[manifest::LayerSpec],
     relations: &[membership::Relation],
 ) -> Result<Period, DataError> {
     let at =
@@ -501,7 +506,7 @@ fn period(
             .filter_map(|e| e.spec.from)
             .min();
         // The first day of the next edition of this kind, if one is held.
-        let next = next_start(editions, kind, spec.from);
+        let next = next_start(editions.iter().map(|e| &e.spec).chain(unloaded), kind, spec.from);
         let to = next
             .and_then(|n| n.pred_opt())
             .map(|d| format!(" to {d}"))

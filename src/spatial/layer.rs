@@ -1,6 +1,8 @@
 //! The spatial index of one boundary layer: an R-tree over the bounding boxes of its
 //! polygon parts, each part prepared for exact tests ([`Part`]).
 
+use std::sync::Arc;
+
 use geo::MultiPolygon;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -50,14 +52,12 @@ pub struct LayerIndex {
 
 impl LayerIndex {
     /// `areas[i]` is the geometry of area `i`.
-    pub fn new<'a>(areas: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> Self {
-        let polygons: Vec<(u16, &geo::Polygon<f64>)> = areas
+    pub fn new(areas: impl IntoIterator<Item = Arc<MultiPolygon<f64>>>) -> Self {
+        let parts: Vec<Part> = areas
             .into_iter()
             .enumerate()
-            .flat_map(|(i, mp)| mp.0.iter().map(move |p| (i as u16, p)))
+            .flat_map(|(i, mp)| (0..mp.0.len()).filter_map(move |p| Part::new(i as u16, mp.clone(), p)))
             .collect();
-        use rayon::prelude::*;
-        let parts: Vec<Part> = polygons.par_iter().map(|(i, p)| Part::new(*i, p)).collect();
         let boxes = parts
             .iter()
             .enumerate()

@@ -7,7 +7,9 @@
 //! `robust` crate, as geo does), so the answer is exact, with *covers* semantics: a point on
 //! an edge or vertex is covered.
 
-use geo::Polygon;
+use std::sync::{Arc, OnceLock};
+
+use geo::{MultiPolygon, Polygon};
 
 use super::metric::LocalMetric;
 
@@ -17,8 +19,78 @@ pub type Edge = [f64; 4];
 pub struct Part {
     /// Index of the area this part belongs to within its layer.
     pub area: u16,
-    /// `[min_x, min_y, max_x, max_y]`.
+    /// `[min_x, min_y, max_x, max_y]`: the extent of the non-degenerate edges.
     pub bbox: [f64; 4],
+    /// The area's geometry and which of its polygons this part is.
+    geometry: Arc<MultiPolygon<f64>>,
+    polygon: usize,
+    /// The stripes, built by the first test that reaches this part: a `lookup` that exits
+    /// after one answer builds a handful of the thousands of parts (building the 2017 layers'
+    /// every part was a third of its start-up); the server's grid builds every one.
+    prepared: OnceLock<Prepared>,
+}
+
+fn rings(polygon: &Polygon<f64>) -> impl Iterator<Item = &geo::LineString<f64>> {
+    std::iter::once(polygon.exterior()).chain(polygon.interiors())
+}
+
+impl Part {
+    /// Polygon `polygon` of `geometry`, the geometry of area `area` (`None`: no such polygon).
+    pub fn new(area: u16, geometry: Arc<MultiPolygon<f64>>, polygon: usize) -> Option<Self> {
+        let poly = geometry.0.get(polygon)?;
+        // A ring with any edge that is not degenerate has every vertex at the end of one.
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for ring in rings(poly) {
+            let closing = ring.0.first().zip(ring.0.last()).is_some_and(|(a, b)| a != b);
+            if closing || ring.0.windows(2).any(|w| w[0] != w[1]) {
+                for c in &ring.0 {
+                    bbox = [bbox[0].min(c.x), bbox[1].min(c.y), bbox[2].max(c.x), bbox[3].max(c.y)];
+                }
+            }
+        }
+        Some(Part {
+            area,
+            bbox,
+            geometry,
+            polygon,
+            prepared: OnceLock::new(),
+        })
+    }
+
+    fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| {
+            // `new` checked the polygon is there.
+            let empty = Polygon::new(geo::LineString::new(vec![]), vec![]);
+            Prepared::new(self.geometry.0.get(self.polygon).unwrap_or(&empty))
+        })
+    }
+
+    /// Every edge that is not degenerate, `[ax, ay, bx, by]`.
+    pub fn edges(&self) -> impl ExactSizeIterator<Item = Edge> + '_ {
+        self.prepared().edges()
+    }
+
+    pub fn bbox_contains(&self, x: f64, y: f64) -> bool {
+        x >= self.bbox[0] && x <= self.bbox[2] && y >= self.bbox[1] && y <= self.bbox[3]
+    }
+
+    /// True when the point is inside the polygon or on its boundary.
+    pub fn covers(&self, x: f64, y: f64) -> bool {
+        self.bbox_contains(x, y) && self.prepared().covers(x, y)
+    }
+
+    /// Distance in metres from the point to the nearest edge, if that is within `max_m`.
+    pub fn distance_within(&self, metric: &LocalMetric, max_m: f64) -> Option<f64> {
+        let (lo, hi) = (metric.y - metric.dy_deg(max_m), metric.y + metric.dy_deg(max_m));
+        if hi < self.bbox[1] || lo > self.bbox[3] {
+            return None;
+        }
+        self.prepared().distance_within(metric, max_m)
+    }
+}
+
+/// One polygon's edges bucketed into stripes.
+struct Prepared {
     /// Every ring's vertices, closed (its first vertex repeated at its end), one ring after
     /// another.
     points: Vec<[f64; 2]>,
@@ -36,17 +108,14 @@ pub struct Part {
 /// About four edges per stripe keeps a test to a handful of edges on real boundaries.
 const EDGES_PER_STRIPE: usize = 4;
 
-impl Part {
-    pub fn new(area: u16, polygon: &Polygon<f64>) -> Self {
+impl Prepared {
+    fn new(polygon: &Polygon<f64>) -> Self {
         // Sized once: growing the largest parts' edge lists step by step was a fifth of
         // start-up (copies and fresh pages).
-        let vertices: usize = std::iter::once(polygon.exterior())
-            .chain(polygon.interiors())
-            .map(|r| r.0.len() + 1)
-            .sum();
+        let vertices: usize = rings(polygon).map(|r| r.0.len() + 1).sum();
         let mut points: Vec<[f64; 2]> = Vec::with_capacity(vertices);
         let mut edge_starts = Vec::with_capacity(vertices);
-        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+        for ring in rings(polygon) {
             let Some(first) = ring.0.first() else { continue };
             let start = points.len();
             points.extend(ring.0.iter().map(|c| [c.x, c.y]));
@@ -70,9 +139,7 @@ impl Part {
         }
         let stripe_count = (edge_starts.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
         let height = (bbox[3] - bbox[1]).max(f64::MIN_POSITIVE);
-        let mut part = Part {
-            area,
-            bbox,
+        let mut part = Prepared {
             points,
             edge_starts,
             y0: bbox[1],
@@ -136,20 +203,11 @@ impl Part {
         self.stripe_edges[a..b].iter().map(|&i| self.edge(i))
     }
 
-    /// Every edge that is not degenerate, `[ax, ay, bx, by]`.
-    pub fn edges(&self) -> impl ExactSizeIterator<Item = Edge> + '_ {
+    fn edges(&self) -> impl ExactSizeIterator<Item = Edge> + '_ {
         self.edge_starts.iter().map(|&i| self.edge(i))
     }
 
-    pub fn bbox_contains(&self, x: f64, y: f64) -> bool {
-        x >= self.bbox[0] && x <= self.bbox[2] && y >= self.bbox[1] && y <= self.bbox[3]
-    }
-
-    /// True when the point is inside the polygon or on its boundary.
-    pub fn covers(&self, x: f64, y: f64) -> bool {
-        if !self.bbox_contains(x, y) {
-            return false;
-        }
+    fn covers(&self, x: f64, y: f64) -> bool {
         let p = robust::Coord { x, y };
         let mut inside = false;
         for e in self.stripe(self.stripe_of(y)) {
@@ -170,13 +228,9 @@ impl Part {
         inside
     }
 
-    /// Distance in metres from the point to the nearest edge, if that is within
-    /// `max_m`. Only the stripes that can hold such an edge are read.
-    pub fn distance_within(&self, metric: &LocalMetric, max_m: f64) -> Option<f64> {
+    /// Only the stripes that can hold an edge within `max_m` are read.
+    fn distance_within(&self, metric: &LocalMetric, max_m: f64) -> Option<f64> {
         let (lo, hi) = (metric.y - metric.dy_deg(max_m), metric.y + metric.dy_deg(max_m));
-        if hi < self.bbox[1] || lo > self.bbox[3] {
-            return None;
-        }
         let (k0, k1) = (self.stripe_of(lo), self.stripe_of(hi));
         let (x, y) = (metric.x, metric.y);
         // The window around the point an edge must reach to matter; it shrinks to the best
@@ -212,6 +266,10 @@ mod tests {
     use geo::{coord, Intersects, LineString, Point};
     use rand::{Rng, SeedableRng};
 
+    fn part(polygon: Polygon<f64>) -> Part {
+        Part::new(0, Arc::new(MultiPolygon::new(vec![polygon])), 0).unwrap()
+    }
+
     fn square_with_hole() -> Polygon<f64> {
         Polygon::new(
             LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]),
@@ -226,8 +284,32 @@ mod tests {
     }
 
     #[test]
+    fn is_prepared_by_its_first_test_and_its_box_is_its_edges_extent() {
+        // A degenerate ring (one repeated vertex far away) has no edge: outside the box.
+        let mut shape = square_with_hole();
+        shape.interiors_push(LineString::from(vec![(9.0, 9.0), (9.0, 9.0), (9.0, 9.0), (9.0, 9.0)]));
+        let part = part(shape);
+        assert!(part.prepared.get().is_none(), "nothing built by new");
+        assert!(!part.covers(5.0, 5.0), "outside the box: still nothing built");
+        assert!(part.prepared.get().is_none());
+        let mut extent = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for e in part.edges() {
+            extent = [
+                extent[0].min(e[0].min(e[2])),
+                extent[1].min(e[1].min(e[3])),
+                extent[2].max(e[0].max(e[2])),
+                extent[3].max(e[1].max(e[3])),
+            ];
+        }
+        assert!(part.prepared.get().is_some());
+        assert_eq!(part.bbox, extent);
+        assert_eq!(part.bbox, [0.0, 0.0, 4.0, 4.0]);
+        assert!(Part::new(0, Arc::new(MultiPolygon::new(vec![square_with_hole()])), 1).is_none());
+    }
+
+    #[test]
     fn covers_interior_boundary_and_vertices_but_not_holes() {
-        let part = Part::new(0, &square_with_hole());
+        let part = part(square_with_hole());
         assert!(part.covers(3.0, 3.0));
         assert!(part.covers(0.0, 0.0), "vertex");
         assert!(part.covers(4.0, 2.5), "edge");
@@ -254,7 +336,7 @@ mod tests {
             })
             .collect();
         let poly = Polygon::new(LineString::from(ring.clone()), vec![]);
-        let part = Part::new(0, &poly);
+        let part = part(poly.clone());
         for _ in 0..20_000 {
             let (x, y) = (rng.gen_range(-1.1..1.1), rng.gen_range(-1.1..1.1));
             assert_eq!(part.covers(x, y), poly.intersects(&Point::new(x, y)), "({x}, {y})");
@@ -279,7 +361,7 @@ mod tests {
             ]),
             vec![],
         );
-        let part = Part::new(0, &poly);
+        let part = part(poly.clone());
         // 0.001 degrees of latitude south of the square is about 111 m.
         let m = LocalMetric::at(0.005, 49.999);
         let d = part.distance_within(&m, 2000.0).unwrap();

@@ -33,7 +33,7 @@ pub struct Label {
 #[derive(Default)]
 pub struct Context {
     pub districts: Vec<(String, String)>,
-    pub district_geometry: Vec<MultiPolygon<f64>>,
+    pub district_geometry: Vec<std::sync::Arc<MultiPolygon<f64>>>,
     pub district_labels: Vec<Label>,
     pub places: Vec<Label>,
 }
@@ -56,7 +56,7 @@ impl Context {
                 };
                 let Ok(geometry) = f.geometry else { continue };
                 context.districts.push((prop(&d.code_property), prop(&d.name_property)));
-                context.district_geometry.push(geometry);
+                context.district_geometry.push(std::sync::Arc::new(geometry));
             }
         }
         if let Some(file) = &manifest.context.district_labels {

@@ -179,7 +179,7 @@ impl Tiles {
         let context = self.context(data);
         let index = context
             .district_index
-            .get_or_init(|| crate::spatial::LayerIndex::new(context.context.district_geometry.iter()));
+            .get_or_init(|| crate::spatial::LayerIndex::new(context.context.district_geometry.iter().cloned()));
         let i = index.covering(lon, lat).first()?;
         let (code, name) = context.context.districts.get(i as usize)?;
         Some((code.as_str(), name.as_str()))
@@ -421,7 +421,7 @@ impl ContextTiles {
             if z < DISTRICT_MINZOOM || self.context.district_geometry.is_empty() {
                 return Prepared::default();
             }
-            let refs: Vec<&MultiPolygon<f64>> = self.context.district_geometry.iter().collect();
+            let refs: Vec<&MultiPolygon<f64>> = self.context.district_geometry.iter().map(|g| &**g).collect();
             let simplified = simplify_together(&[refs], tolerance(z, MAX_ZOOM));
             Prepared::new(simplified.layers.first().map_or(&[][..], |l| &l[..]))
         })
