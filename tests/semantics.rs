@@ -102,15 +102,16 @@ fn geo_covering(edition: &alliance_map::model::Edition, x: f64, y: f64) -> Vec<u
 #[test]
 fn covered_points_agree_with_geo_intersects_in_every_edition() {
     let data = &service().data;
-    let indexes = alliance_map::locate::LayerIndexes::new(data);
+    let indexes = alliance_map::locate::LayerIndexes::lazy(data);
     for (e, edition) in data.editions.iter().enumerate() {
+        let index = indexes.edition(data, e);
         let mut rng = rand::rngs::StdRng::seed_from_u64(3 + e as u64);
         let mut covered = 0;
         let n = if e == 0 { 100_000 } else { 20_000 };
         for _ in 0..n {
             let (x, y) = (rng.gen_range(-6.5..1.8), rng.gen_range(49.8..55.9));
             let expected = geo_covering(edition, x, y);
-            let got = indexes.editions[e].covering(x, y);
+            let got = index.covering(x, y);
             assert_eq!(
                 got.as_slice(),
                 expected.as_slice(),

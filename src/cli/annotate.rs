@@ -90,7 +90,7 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
     let by = match (&args.postcode_column, &args.lon_column, &args.lat_column) {
         (Some(column), _, _) => By::Postcode {
             column,
-            index: postcode_index(&atlas)?,
+            index: postcode_index(atlas)?,
         },
         (None, Some(lon), Some(lat)) => By::Point { lon, lat, atlas },
         _ => {
@@ -134,7 +134,7 @@ pub fn run(args: AnnotateArgs) -> Result<(), Failure> {
         .or_else(|| args.output.as_deref().and_then(Format::of))
         .unwrap_or(input_format);
     annotate_file(
-        &atlas,
+        atlas,
         (&args.input, input_format),
         by,
         &columns,

@@ -47,7 +47,7 @@ pub fn run(args: LookupArgs) -> Result<(), Failure> {
             let pc =
                 Postcode::parse(raw).map_err(|e| Failure::Usage(format!("{raw:?} is not a valid UK postcode: {e}")))?;
             let atlas = load_for_one_run(&args.data, Some(&args.postcodes), Editions::All)?;
-            let index = postcode_index(&atlas)?;
+            let index = postcode_index(atlas)?;
             let found = index
                 .get(&pc)
                 .ok_or_else(|| Failure::NotFound(format!("postcode {pc} is not in {}", index.describe_sources())))?;

@@ -115,26 +115,46 @@ impl<'a> Reader<'a> {
 
 /// Magic bytes at the start of every packed file, then the format version.
 pub const MAGIC: &[u8; 8] = b"AMPACK\0\n";
-pub const VERSION: u32 = 1;
+/// 2: a file is a list of independently compressed parts (1: one frame), so the boundaries'
+/// arcs decompress and decode on every core.
+pub const VERSION: u32 = 2;
 /// The largest payload accepted (the real ones are 0.4–16 MB).
 const MAX_PAYLOAD: u64 = 256 << 20;
 /// zstd level: the data is packed once and read at every start, so pack hard.
 const LEVEL: i32 = 19;
 
-/// A packed file: magic, version, a kind tag, then the zstd-compressed payload.
+/// A packed file of one part: see [`seal_parts`].
 pub fn seal(kind: &str, payload: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(payload.len() / 4);
+    seal_parts(kind, &[payload])
+}
+
+/// A packed file: magic, version, a kind tag, the number of parts, then each part as a
+/// length-prefixed zstd frame.
+pub fn seal_parts(kind: &str, parts: &[&[u8]]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     let mut w = Writer::default();
     w.str(kind);
+    w.u(parts.len() as u64);
+    for part in parts {
+        w.bytes(&zstd::bulk::compress(part, LEVEL)?);
+    }
     out.extend_from_slice(&w.buf);
-    out.extend_from_slice(&zstd::bulk::compress(payload, LEVEL)?);
     Ok(out)
 }
 
-/// The payload of a packed file of `kind`, checked and decompressed.
+/// The payload of a packed file of `kind` and one part, checked and decompressed.
 pub fn open(kind: &str, file: &[u8]) -> Result<Vec<u8>, String> {
+    let mut parts = open_parts(kind, file)?;
+    match (parts.pop(), parts.is_empty()) {
+        (Some(only), true) => Ok(only),
+        _ => Err(format!("damaged ({} parts where one was expected)", parts.len() + 1)),
+    }
+}
+
+/// The parts of a packed file of `kind`, checked and decompressed side by side.
+pub fn open_parts(kind: &str, file: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let rest = file
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not an alliance-map packed file (wrong magic bytes)")?;
@@ -150,7 +170,21 @@ pub fn open(kind: &str, file: &[u8]) -> Result<Vec<u8>, String> {
     if found != kind {
         return Err(format!("holds {found:?}, expected {kind:?}"));
     }
-    let body = &rest[4 + r.at..];
+    let n = r.len()?;
+    let frames = (0..n)
+        .map(|i| {
+            r.bytes()
+                .map_err(|_| format!("damaged (truncated: part {} of {n} runs past the end)", i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !r.is_empty() {
+        return Err("damaged (bytes after the last part)".into());
+    }
+    use rayon::prelude::*;
+    frames.par_iter().map(|f| decompress(f)).collect()
+}
+
+fn decompress(body: &[u8]) -> Result<Vec<u8>, String> {
     // The frame states its size; refuse absurd ones before allocating.
     let size = zstd::zstd_safe::get_frame_content_size(body)
         .ok()
@@ -188,6 +222,19 @@ mod tests {
         assert_eq!(r.str().unwrap(), "Côte");
         assert!(r.is_empty());
         assert!(r.u().is_err(), "reading past the end fails");
+    }
+
+    #[test]
+    fn parts_round_trip_and_one_part_is_asked_for_as_one() {
+        let sealed = seal_parts("boundaries", &[b"first part", b"", b"third"]).unwrap();
+        let parts = open_parts("boundaries", &sealed).unwrap();
+        assert_eq!(parts, vec![b"first part".to_vec(), vec![], b"third".to_vec()]);
+        assert!(open("boundaries", &sealed).unwrap_err().contains("3 parts"));
+        let mut extra = sealed;
+        extra.push(0);
+        assert!(open_parts("boundaries", &extra)
+            .unwrap_err()
+            .contains("after the last part"));
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct Pack {
     digest: std::sync::OnceLock<String>,
 }
 
-/// The boundaries file decompressed, and its shared arcs.
+/// The boundaries file decompressed: its shared arcs, and the part holding every layer's
+/// features.
 struct Decoded {
     arcs: Vec<Vec<Pt>>,
     boundaries: Vec<u8>,
@@ -61,8 +62,9 @@ type LayerRanges = BTreeMap<String, std::ops::Range<usize>>;
 impl Decoded {
     /// Decompresses and reads the sealed boundaries file; `label` names it in messages.
     fn open(label: &str, sealed: &[u8]) -> Result<(Decoded, LayerRanges), String> {
-        let boundaries = codec::open("boundaries", sealed).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
-        let (arcs, layers) = read_boundaries(&boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let mut parts = codec::open_parts("boundaries", sealed).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
+        let boundaries = parts.pop().ok_or(format!("{label}/{BOUNDARIES}: damaged (no parts)"))?;
+        let (arcs, layers) = read_boundaries(&parts, &boundaries).map_err(|e| format!("{label}/{BOUNDARIES}: {e}"))?;
         Ok((Decoded { arcs, boundaries }, layers))
     }
 }
@@ -198,8 +200,30 @@ fn read_tables(payload: &[u8]) -> Result<BTreeMap<String, String>, String> {
 
 type Layers = BTreeMap<String, std::ops::Range<usize>>;
 
-fn read_boundaries(payload: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
-    let mut r = Reader::new(payload);
+/// The arcs, from the runs of arc parts decoded side by side, and the layers' sections in
+/// the last part (`layers`).
+fn read_boundaries(arc_parts: &[Vec<u8>], layers: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
+    use rayon::prelude::*;
+    let runs = arc_parts
+        .par_iter()
+        .map(|p| read_arcs(p))
+        .collect::<Result<Vec<_>, String>>()?;
+    let arcs = runs.into_iter().flatten().collect();
+    let mut r = Reader::new(layers);
+    let n_files = r.len()?;
+    let mut sections = BTreeMap::new();
+    for _ in 0..n_files {
+        let name = r.str()?.to_string();
+        let section = r.bytes()?;
+        let start = section.as_ptr() as usize - layers.as_ptr() as usize;
+        sections.insert(name, start..start + section.len());
+    }
+    Ok((arcs, sections))
+}
+
+/// One run of arcs, delta-coded from (0, 0).
+fn read_arcs(part: &[u8]) -> Result<Vec<Vec<Pt>>, String> {
+    let mut r = Reader::new(part);
     let n_arcs = r.len()?;
     let mut arcs = Vec::with_capacity(n_arcs);
     let mut last: (i64, i64) = (0, 0);
@@ -220,15 +244,7 @@ fn read_boundaries(payload: &[u8]) -> Result<(Vec<Vec<Pt>>, Layers), String> {
         }
         arcs.push(arc);
     }
-    let n_files = r.len()?;
-    let mut layers = BTreeMap::new();
-    for _ in 0..n_files {
-        let name = r.str()?.to_string();
-        let section = r.bytes()?;
-        let start = section.as_ptr() as usize - payload.as_ptr() as usize;
-        layers.insert(name, start..start + section.len());
-    }
-    Ok((arcs, layers))
+    Ok(arcs)
 }
 
 fn read_features(arcs: &[Vec<Pt>], section: &[u8]) -> Result<Vec<RawFeature>, String> {

@@ -113,7 +113,7 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     }
 
     let mut written = vec![
-        (BOUNDARIES, codec::seal("boundaries", &boundaries)?),
+        (BOUNDARIES, seal_boundaries(&boundaries)?),
         (TABLES, codec::seal("tables", &w.buf)?),
     ];
     if let Some(p) = sealed_postcodes {
@@ -211,7 +211,15 @@ fn rings(mp: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
 }
 
 /// The boundaries payload, and (vertices in, vertices stored, arcs).
-fn encode_boundaries(layers: &[(&str, Vec<RawFeature>)]) -> (Vec<u8>, (u64, u64, u64)) {
+fn seal_boundaries(parts: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
+    codec::seal_parts("boundaries", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
+}
+
+/// How many parts the arcs are cut into: a part per core on most machines (two here).
+pub const ARC_PARTS: usize = 4;
+
+/// The boundaries file's parts: [`ARC_PARTS`] runs of arcs, then every layer's features.
+fn encode_boundaries(layers: &[(&str, Vec<RawFeature>)]) -> (Vec<Vec<u8>>, (u64, u64, u64)) {
     // A file goes into the topology when every ring of it is exact at the scale.
     let integer: Vec<Option<Vec<Vec<Pt>>>> = layers
         .iter()
@@ -277,25 +285,39 @@ fn encode_boundaries(layers: &[(&str, Vec<RawFeature>)]) -> (Vec<u8>, (u64, u64,
         }
         sections.push(w.buf);
     }
-    let mut out = Writer::default();
-    out.u(builder.arcs.len() as u64);
-    let mut last = (0i64, 0i64);
-    let mut stored = 0u64;
-    for arc in &builder.arcs {
-        out.u(arc.len() as u64);
-        stored += arc.len() as u64;
-        for &(x, y) in arc {
-            out.i(i64::from(x) - last.0);
-            out.i(i64::from(y) - last.1);
-            last = (i64::from(x), i64::from(y));
+    // The arcs in ARC_PARTS runs of about equal vertex counts, each its own part (deltas
+    // restart at each), so they decompress and decode side by side; the layers last.
+    let stored: u64 = builder.arcs.iter().map(|a| a.len() as u64).sum();
+    let mut parts = Vec::with_capacity(ARC_PARTS + 1);
+    let mut arcs = builder.arcs.iter().peekable();
+    let mut upto = 0u64;
+    for k in 1..=ARC_PARTS as u64 {
+        let mut run = Vec::new();
+        while let Some(arc) = arcs.next_if(|_| k == ARC_PARTS as u64 || upto < stored * k / ARC_PARTS as u64) {
+            upto += arc.len() as u64;
+            run.push(arc);
         }
+        let mut out = Writer::default();
+        out.u(run.len() as u64);
+        let mut last = (0i64, 0i64);
+        for arc in run {
+            out.u(arc.len() as u64);
+            for &(x, y) in arc {
+                out.i(i64::from(x) - last.0);
+                out.i(i64::from(y) - last.1);
+                last = (i64::from(x), i64::from(y));
+            }
+        }
+        parts.push(out.buf);
     }
+    let mut out = Writer::default();
     out.u(layers.len() as u64);
     for ((name, _), section) in layers.iter().zip(&sections) {
         out.str(name);
         out.bytes(section);
     }
-    (out.buf, (vertices_in, stored, builder.arcs.len() as u64))
+    parts.push(out.buf);
+    (parts, (vertices_in, stored, builder.arcs.len() as u64))
 }
 
 #[cfg(test)]
@@ -304,7 +326,7 @@ mod tests {
     use crate::pack::Pack;
     use proptest::prelude::*;
 
-    fn two_squares() -> Vec<u8> {
+    fn two_squares() -> Vec<Vec<u8>> {
         let text = r#"{"type":"FeatureCollection","features":[
             {"type":"Feature","properties":{"cd":"E1"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}},
             {"type":"Feature","properties":{"cd":"E2"},"geometry":{"type":"Polygon","coordinates":[[[1,0],[2,0],[2,1],[1,1],[1,0]]]}}]}"#;
@@ -317,14 +339,18 @@ mod tests {
         /// polygons: never a panic or a runaway allocation.
         #[test]
         fn damage_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
-            let mut payload = two_squares();
+            let mut parts = two_squares();
             for (at, byte) in flips {
-                let n = payload.len();
-                payload[at % n] = byte;
+                let n = parts.len();
+                let part = &mut parts[at % n];
+                if !part.is_empty() {
+                    let len = part.len();
+                    part[(at / n) % len] = byte;
+                }
             }
             let mut tables = Writer::default();
             tables.u(0);
-            let sealed = codec::seal("boundaries", &payload).unwrap();
+            let sealed = seal_boundaries(&parts).unwrap();
             let tables = codec::seal("tables", &tables.buf).unwrap();
             if let Ok(pack) = Pack::open("t", sealed, tables, None) {
                 let _ = pack.features("a.geojson");
@@ -350,7 +376,7 @@ mod tests {
         tables.u(0);
         let pack = Pack::open(
             "test",
-            codec::seal("boundaries", &payload).unwrap(),
+            seal_boundaries(&payload).unwrap(),
             codec::seal("tables", &tables.buf).unwrap(),
             None,
         )
