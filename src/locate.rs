@@ -178,6 +178,8 @@ impl Locators {
 pub struct Locator {
     grid: OnceLock<Grid<Located>>,
     exact: ExactLocator,
+    /// The packed data holding this period's grid, and its key there: read instead of built.
+    packed: Option<(Arc<crate::pack::Pack>, String)>,
 }
 
 /// Grid resolution: 2048 × 2048 cells of about 250 × 330 m over England.
@@ -199,9 +201,16 @@ impl Locator {
     }
 
     pub fn for_period(data: &Dataset, period: usize, indexes: &LayerIndexes, tolerance_m: f64) -> Self {
+        let packed = match &data.source {
+            crate::model::DataSource::Packed(pack) => {
+                Some((pack.clone(), crate::pack::grids::key_of(data, period, tolerance_m)))
+            }
+            crate::model::DataSource::Dir(_) => None,
+        };
         Locator {
             grid: OnceLock::new(),
             exact: ExactLocator::new(data, period, indexes, tolerance_m),
+            packed,
         }
     }
 
@@ -224,15 +233,32 @@ impl Locator {
     pub fn grid(&self) -> &Grid<Located> {
         self.grid.get_or_init(|| {
             let started = std::time::Instant::now();
-            let grid = self.exact.build_grid(GRID_CELLS);
+            let (grid, how) = match self.packed_grid() {
+                Some(grid) => (grid, "read from the packed data"),
+                None => (self.exact.build_grid(GRID_CELLS), "built"),
+            };
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 coverage = grid.coverage(),
                 bytes = grid.memory_bytes(),
-                "lookup grid built"
+                how,
+                "lookup grid ready"
             );
             grid
         })
+    }
+
+    /// The grid `pack-data` built for this period and tolerance, if packed (a damaged one is
+    /// logged and built again: its answers must be the exact path's).
+    fn packed_grid(&self) -> Option<Grid<Located>> {
+        let (pack, key) = self.packed.as_ref()?;
+        match pack.grid(key)? {
+            Ok(grid) => Some(grid),
+            Err(error) => {
+                tracing::warn!(%key, %error, "the packed lookup grid is unreadable: building it");
+                None
+            }
+        }
     }
 
     /// A grid of `cells` × `cells` cells for this period, built now and not kept: for callers

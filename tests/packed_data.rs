@@ -7,7 +7,7 @@ mod common;
 
 use alliance_map::atlas::{Atlas, Options, PostcodeOptions, PostcodeSource};
 use alliance_map::model::DataSource;
-use alliance_map::pack::container::{BOUNDARIES, POSTCODES, TABLES};
+use alliance_map::pack::container::{BOUNDARIES, GRIDS, POSTCODES, TABLES};
 use rand::{Rng, SeedableRng};
 
 #[test]
@@ -21,7 +21,7 @@ fn packing_the_official_files_reproduces_the_committed_packed_data() {
     )
     .expect("the official files pack");
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/packed");
-    for name in [BOUNDARIES, TABLES, POSTCODES, "provenance.json"] {
+    for name in [BOUNDARIES, TABLES, GRIDS, POSTCODES, "provenance.json"] {
         let fresh = std::fs::read(out.path().join(name)).unwrap();
         let kept = std::fs::read(committed.join(name)).unwrap();
         assert!(
@@ -31,6 +31,34 @@ fn packing_the_official_files_reproduces_the_committed_packed_data() {
             kept.len()
         );
     }
+}
+
+/// Every period's packed lookup grid is the grid its locator builds (so its answers are the
+/// exact path's, as the built grid's are: `tests/fast_index.rs`), and is the one used.
+#[test]
+fn the_packed_grids_are_the_grids_built_from_the_data() {
+    let pack = alliance_map::pack::embedded::open().expect("the embedded data opens");
+    let atlas = Atlas::load(&DataSource::Packed(std::sync::Arc::new(pack)), &Options::default()).unwrap();
+    for p in 0..atlas.periods() {
+        let locator = atlas.locator_at(p);
+        let key = alliance_map::pack::grids::key_of(&atlas.data, p, locator.tolerance_m());
+        let DataSource::Packed(pack) = &atlas.data.source else {
+            unreachable!()
+        };
+        let packed = pack.grid(&key).expect("a grid is packed for every period").unwrap();
+        let built = locator.build_grid(alliance_map::locate::GRID_CELLS);
+        assert!(
+            packed == built,
+            "period {p} ({key}): the packed grid differs from the built one"
+        );
+        assert!(locator.grid() == &built, "period {p}: the locator uses the packed grid");
+    }
+    // Another tolerance has no packed grid: built instead.
+    let key = alliance_map::pack::grids::key_of(&atlas.data, 0, 500.0);
+    let DataSource::Packed(pack) = &atlas.data.source else {
+        unreachable!()
+    };
+    assert!(pack.grid(&key).is_none());
 }
 
 fn packed_atlas() -> Atlas {

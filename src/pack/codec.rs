@@ -155,6 +155,12 @@ pub fn open(kind: &str, file: &[u8]) -> Result<Vec<u8>, String> {
 
 /// The parts of a packed file of `kind`, checked and decompressed side by side.
 pub fn open_parts(kind: &str, file: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use rayon::prelude::*;
+    frames(kind, file)?.par_iter().map(|f| decompress(f)).collect()
+}
+
+/// The compressed parts of a packed file of `kind`, checked, to decompress one by one.
+pub fn frames<'a>(kind: &str, file: &'a [u8]) -> Result<Vec<&'a [u8]>, String> {
     let rest = file
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not an alliance-map packed file (wrong magic bytes)")?;
@@ -180,11 +186,11 @@ pub fn open_parts(kind: &str, file: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if !r.is_empty() {
         return Err("damaged (bytes after the last part)".into());
     }
-    use rayon::prelude::*;
-    frames.par_iter().map(|f| decompress(f)).collect()
+    Ok(frames)
 }
 
-fn decompress(body: &[u8]) -> Result<Vec<u8>, String> {
+/// One part, decompressed (its size checked first).
+pub fn decompress(body: &[u8]) -> Result<Vec<u8>, String> {
     // The frame states its size; refuse absurd ones before allocating.
     let size = zstd::zstd_safe::get_frame_content_size(body)
         .ok()
@@ -192,7 +198,7 @@ fn decompress(body: &[u8]) -> Result<Vec<u8>, String> {
         .ok_or("damaged (no zstd frame size)")?;
     // The real payloads are a few times their compressed size (at most 16 MB); a header
     // claiming far more is damage, refused before allocating.
-    if size > MAX_PAYLOAD || size > (body.len() as u64).saturating_mul(64) {
+    if size > MAX_PAYLOAD || size > (body.len() as u64).saturating_mul(1024) {
         return Err(format!("damaged (claims {size} bytes uncompressed)"));
     }
     zstd::bulk::decompress(body, size as usize).map_err(|e| format!("damaged (zstd: {e})"))

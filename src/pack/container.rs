@@ -20,6 +20,7 @@ use crate::model::RawFeature;
 pub const BOUNDARIES: &str = "boundaries.bin";
 pub const TABLES: &str = "tables.bin";
 pub const POSTCODES: &str = "postcodes.bin";
+pub const GRIDS: &str = "grids.bin";
 /// The manifest the data was packed under, stored among the tables.
 pub const MANIFEST: &str = "manifest.toml";
 
@@ -47,6 +48,8 @@ pub struct Pack {
     sealed_tables: Cow<'static, [u8]>,
     /// Computed when first asked for: hashing the 13 MB took 4 % of a `lookup`'s start-up.
     digest: std::sync::OnceLock<String>,
+    /// The lookup grids, when packed with them ([`Pack::with_grids`]).
+    grids: Option<super::grids::PackedGrids>,
 }
 
 /// The boundaries file decompressed: its shared arcs, and the part holding every layer's
@@ -93,7 +96,25 @@ impl Pack {
             postcodes,
             sealed_tables,
             digest: std::sync::OnceLock::new(),
+            grids: None,
         })
+    }
+
+    /// The same pack with its lookup grids (`grids.bin`).
+    pub fn with_grids(mut self, sealed: impl Into<Cow<'static, [u8]>>) -> Result<Pack, String> {
+        let grids =
+            super::grids::PackedGrids::open(sealed.into()).map_err(|e| format!("{}/{GRIDS}: {e}", self.label))?;
+        self.grids = Some(grids);
+        Ok(self)
+    }
+
+    /// The packed lookup grid for `key` ([`super::grids::key`]), decoded now; `None` when
+    /// none was packed for it.
+    pub fn grid(&self, key: &str) -> Option<Result<crate::spatial::grid::Grid<crate::locate::Located>, String>> {
+        self.grids
+            .as_ref()?
+            .get(key)
+            .map(|g| g.map_err(|e| format!("{}/{GRIDS}: {e}", self.label)))
     }
 
     /// Opens a packed directory (as `pack-data` writes it).
@@ -106,7 +127,12 @@ impl Pack {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("{}: cannot read: {e}", dir.join(POSTCODES).display())),
         };
-        Pack::open(dir.display().to_string(), read(BOUNDARIES)?, read(TABLES)?, postcodes)
+        let pack = Pack::open(dir.display().to_string(), read(BOUNDARIES)?, read(TABLES)?, postcodes)?;
+        match std::fs::read(dir.join(GRIDS)) {
+            Ok(b) => pack.with_grids(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(pack),
+            Err(e) => Err(format!("{}: cannot read: {e}", dir.join(GRIDS).display())),
+        }
     }
 
     /// Whether `dir` is a packed directory rather than one of official files.

@@ -8,6 +8,7 @@ use super::Pack;
 static BOUNDARIES: &[u8] = include_bytes!("../../data/packed/boundaries.bin");
 static TABLES: &[u8] = include_bytes!("../../data/packed/tables.bin");
 static POSTCODES: &[u8] = include_bytes!("../../data/packed/postcodes.bin");
+static GRIDS: &[u8] = include_bytes!("../../data/packed/grids.bin");
 
 /// How the embedded data is named in logs and messages.
 pub const LABEL: &str = "embedded data";
@@ -15,5 +16,5 @@ pub const LABEL: &str = "embedded data";
 /// Opens the embedded data (decompresses the boundaries and tables; the postcodes stay
 /// compressed until asked for).
 pub fn open() -> Result<Pack, String> {
-    Pack::open(LABEL, BOUNDARIES, TABLES, Some(Cow::Borrowed(POSTCODES)))
+    Pack::open(LABEL, BOUNDARIES, TABLES, Some(Cow::Borrowed(POSTCODES)))?.with_grids(GRIDS)
 }

@@ -13,6 +13,7 @@
 pub mod codec;
 pub mod container;
 pub mod embedded;
+pub mod grids;
 pub mod postcodes;
 pub mod topology;
 pub mod write;

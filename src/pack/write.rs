@@ -21,7 +21,7 @@ use geo::{LineString, MultiPolygon};
 use serde::Serialize;
 
 use super::codec::{self, Writer};
-use super::container::{BOUNDARIES, MANIFEST, POSTCODES, RINGS_AS_ARCS, RINGS_AS_F64, SCALE, TABLES};
+use super::container::{BOUNDARIES, GRIDS, MANIFEST, POSTCODES, RINGS_AS_ARCS, RINGS_AS_F64, SCALE, TABLES};
 use super::topology::{self, Builder, Pt};
 use crate::locate::Locator;
 use crate::model::{DataSource, Dataset, Manifest, RawFeature};
@@ -98,10 +98,25 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
             name: p.name.clone(),
         });
     }
+    // Every period's lookup grid, as the server would build it.
+    let locators = Locator::for_every_period(&data, tolerance_m);
+    let grids = {
+        use rayon::prelude::*;
+        locators.par_iter().for_each(|l| {
+            l.grid();
+        });
+        let keyed: Vec<(String, &crate::spatial::grid::Grid<crate::locate::Located>)> = locators
+            .iter()
+            .enumerate()
+            .map(|(p, l)| (super::grids::key_of(&data, p, tolerance_m), l.grid()))
+            .collect();
+        let parts = super::grids::encode(&keyed);
+        codec::seal_parts("grids", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())?
+    };
+
     let mut postcodes = None;
     let mut sealed_postcodes = None;
     if !postcode_files.is_empty() {
-        let locators = Locator::for_every_period(&data, tolerance_m);
         let (index, summary) = import::import(
             &postcode_files,
             &data,
@@ -115,6 +130,7 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     let mut written = vec![
         (BOUNDARIES, seal_boundaries(&boundaries)?),
         (TABLES, codec::seal("tables", &w.buf)?),
+        (GRIDS, grids),
     ];
     if let Some(p) = sealed_postcodes {
         written.push((POSTCODES, p));

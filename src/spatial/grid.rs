@@ -18,6 +18,7 @@ use super::layer::LayerIndex;
 /// Cell value 0: take the exact path.
 const SLOW: u16 = 0;
 
+#[derive(Debug, PartialEq)]
 pub struct Grid<A> {
     x0: f64,
     y0: f64,
@@ -34,8 +35,20 @@ pub struct Grid<A> {
     answers: Vec<A>,
 }
 
-const BLOCK: usize = 8;
-const MIXED: u32 = 1 << 31;
+/// Cells per side of a block.
+pub const BLOCK: usize = 8;
+/// A coarse cell with this bit names a block of `blocks`; without it, the block's one value.
+pub const MIXED: u32 = 1 << 31;
+
+/// A [`Grid`]'s tables (see its fields), borrowed to store or to rebuild it.
+pub struct GridParts<'a, A> {
+    pub origin: [f64; 2],
+    pub cells_per_degree: [f64; 2],
+    pub size: [usize; 2],
+    pub coarse: &'a [u32],
+    pub blocks: &'a [[u16; 64]],
+    pub answers: &'a [A],
+}
 
 /// What the grid needs from the exact locator while building.
 pub struct GridInputs<'a> {
@@ -273,6 +286,62 @@ impl<A: Clone + PartialEq> Grid<A> {
             blocks: Vec::new(),
             answers: Vec::new(),
         }
+    }
+
+    /// The grid's tables, to store (`pack-data` writes the server's grids into the packed
+    /// data, so no start builds them).
+    pub fn parts(&self) -> GridParts<'_, A> {
+        GridParts {
+            origin: [self.x0, self.y0],
+            cells_per_degree: [self.sx, self.sy],
+            size: [self.nx, self.ny],
+            coarse: &self.coarse,
+            blocks: &self.blocks,
+            answers: &self.answers,
+        }
+    }
+
+    /// A grid from stored tables, checked so that no lookup can read out of them.
+    pub fn from_parts(parts: GridParts<'_, A>) -> Result<Self, String> {
+        let [nx, ny] = parts.size;
+        let coarse_len = (nx / BLOCK).checked_mul(ny / BLOCK).ok_or("grid too large")?;
+        if nx % BLOCK != 0 || ny % BLOCK != 0 || parts.coarse.len() != coarse_len {
+            return Err(format!("a {nx} × {ny} grid with {} coarse cells", parts.coarse.len()));
+        }
+        if !parts
+            .origin
+            .iter()
+            .chain(&parts.cells_per_degree)
+            .all(|v| v.is_finite())
+            || parts.cells_per_degree.iter().any(|&s| s <= 0.0)
+        {
+            return Err("a grid without a finite origin and scale".into());
+        }
+        let answers = parts.answers.len();
+        let value_ok = |v: u32| v as usize <= answers;
+        for &c in parts.coarse {
+            let ok = match c & MIXED {
+                0 => value_ok(c),
+                _ => ((c & !MIXED) as usize) < parts.blocks.len(),
+            };
+            if !ok {
+                return Err(format!("a grid cell names {c:#x}, beyond its tables"));
+            }
+        }
+        if parts.blocks.iter().flatten().any(|&v| !value_ok(u32::from(v))) {
+            return Err("a grid block names an answer it does not hold".into());
+        }
+        Ok(Grid {
+            x0: parts.origin[0],
+            y0: parts.origin[1],
+            sx: parts.cells_per_degree[0],
+            sy: parts.cells_per_degree[1],
+            nx,
+            ny,
+            coarse: parts.coarse.to_vec(),
+            blocks: parts.blocks.to_vec(),
+            answers: parts.answers.to_vec(),
+        })
     }
 
     /// Share of cells answered directly.
