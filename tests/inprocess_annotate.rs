@@ -317,3 +317,50 @@ async fn refusals_are_problems_naming_what_is_wrong_before_any_output() {
     let r = get("/api/v1/annotate?postcode_column=postcode").await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// The CLI reads CSV in batches looked up side by side (`Annotator::in_batches`): the same
+/// bytes out and the same unmatched rows reported, in the same order, as record by record,
+/// across batch boundaries and with malformed and ragged rows among them.
+#[test]
+fn batches_looked_up_side_by_side_write_what_streaming_writes() {
+    use alliance_map::annotate::{Annotator, By, Columns};
+    let atlas = support::load_boundaries();
+    let mut input = String::from("id,lon,lat\n");
+    for i in 0..3_000 {
+        let (lon, lat) = (9.9 + (i % 61) as f64 * 0.05, 49.9 + (i / 61) as f64 * 0.05);
+        match i % 97 {
+            0 => input.push_str(&format!("{i},east,{lat}\n")),
+            1 => input.push_str(&format!("{i},{lon}\n")),
+            _ => input.push_str(&format!("{i},{lon:.4},{lat:.4}\n")),
+        }
+    }
+    let run = |batch: usize| {
+        let by = By::Point {
+            lon: "lon",
+            lat: "lat",
+            atlas: &atlas,
+        };
+        let mut out = Vec::new();
+        let mut reports = Vec::new();
+        let stats = Annotator::open(input.as_bytes(), by, &atlas.data)
+            .unwrap()
+            .in_batches(batch)
+            .write_to(&mut out, &Columns::Default, |line, text, why| {
+                reports.push(format!("{line} {text} {why:?}"))
+            })
+            .unwrap();
+        (out, reports, format!("{stats:?}"))
+    };
+    let streamed = run(1);
+    assert!(
+        streamed.1.len() > 60,
+        "malformed and ragged rows reported: {}",
+        streamed.1.len()
+    );
+    for batch in [700, 8192] {
+        let batched = run(batch);
+        assert!(batched.0 == streamed.0, "batches of {batch}: different output");
+        assert_eq!(batched.1, streamed.1, "batches of {batch}: reports");
+        assert_eq!(batched.2, streamed.2, "batches of {batch}: counts");
+    }
+}

@@ -12,6 +12,11 @@ use std::io::{Read, Write};
 use super::{find_column, AnnotateError, AnnotateStats, By, Columns, Found, Resolver, Unmatched, STATUS_COLUMN};
 use crate::model::Dataset;
 
+/// Field `c` of `record` as text (invalid UTF-8 replaced).
+fn field(record: &csv::ByteRecord, c: usize) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(record.get(c).unwrap_or(b""))
+}
+
 /// Annotates `input` into `output`; `report(line, value, why)` hears of each unmatched row
 /// (`line` is the 1-based line of the record in the input).
 pub fn annotate(
@@ -33,7 +38,13 @@ pub struct Annotator<'a, R> {
     by: By<'a>,
     at: (usize, Option<usize>),
     data: &'a Dataset,
+    /// Records read before they are looked up (side by side) and written: 1 streams record
+    /// by record, as a request body arriving slowly needs.
+    batch: usize,
 }
+
+/// Batches of at least this many records are looked up on every core.
+const PARALLEL_FROM: usize = 512;
 
 impl<'a, R: Read> Annotator<'a, R> {
     /// Reads the header and finds the columns `by` names.
@@ -64,7 +75,16 @@ impl<'a, R: Read> Annotator<'a, R> {
             by,
             at,
             data,
+            batch: 1,
         })
+    }
+
+    /// Reads `records` records at a time and looks them up side by side: for a whole file at
+    /// hand (the CLI), where waiting for a batch costs nothing and the lookups of 1 M points
+    /// were most of the time.
+    pub fn in_batches(mut self, records: usize) -> Self {
+        self.batch = records.max(1);
+        self
     }
 
     /// Writes the annotated CSV, with `columns`, to `output`.
@@ -80,6 +100,7 @@ impl<'a, R: Read> Annotator<'a, R> {
             by,
             at,
             data,
+            batch,
         } = self;
         let resolver = Resolver::new(by, data, columns.clone());
         let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(output);
@@ -92,51 +113,68 @@ impl<'a, R: Read> Annotator<'a, R> {
         out_headers.push_field(STATUS_COLUMN.as_bytes());
         writer.write_byte_record(&out_headers).map_err(AnnotateError::output)?;
 
-        let mut stats = AnnotateStats::default();
-        let mut record = csv::ByteRecord::new();
-        let mut out = csv::ByteRecord::new();
-        while reader.read_byte_record(&mut record).map_err(AnnotateError::input)? {
-            let line = record.position().map_or(0, |p| p.line());
-            let field = |c: usize| String::from_utf8_lossy(record.get(c).unwrap_or(b""));
-            // Each requested period's areas, or why there are none.
-            let (text, found): (String, Found) = if record.len() != input_width {
-                (
-                    format!("{} fields where the header has {input_width}", record.len()),
-                    Err(Unmatched::Ragged),
-                )
-            } else {
-                match at {
-                    (col, None) => {
-                        let text = field(col);
-                        let found = resolver.postcode(&text);
-                        (text.into_owned(), found)
-                    }
-                    (lon_col, Some(lat_col)) => {
-                        let (lon, lat) = (field(lon_col), field(lat_col));
-                        let found = resolver.point_text(&lon, &lat);
-                        (format!("{},{}", lon.trim(), lat.trim()), found)
-                    }
-                }
-            };
-            stats.count(found.as_ref().map(|_| ()).map_err(|why| *why));
-            // Exactly the header's width, then the added columns: a ragged row is padded or
-            // cut, never shifted.
-            out.clear();
-            (0..input_width).for_each(|c| out.push_field(record.get(c).unwrap_or(b"")));
-            match found {
-                Ok(areas) => {
-                    resolver.values(&areas, |v| out.push_field(v.as_bytes()));
-                    out.push_field(b"matched");
-                }
-                Err(why) => {
-                    report(line, &text, why);
-                    for _ in 0..width {
-                        out.push_field(b"");
-                    }
-                    out.push_field(why.status().as_bytes());
+        // Each requested period's areas, or why there are none.
+        let resolve = |record: &csv::ByteRecord| -> Found {
+            if record.len() != input_width {
+                return Err(Unmatched::Ragged);
+            }
+            match at {
+                (col, None) => resolver.postcode(&field(record, col)),
+                (lon_col, Some(lat_col)) => resolver.point_text(&field(record, lon_col), &field(record, lat_col)),
+            }
+        };
+        // What an unmatched row is reported as.
+        let text = |record: &csv::ByteRecord| -> String {
+            if record.len() != input_width {
+                return format!("{} fields where the header has {input_width}", record.len());
+            }
+            match at {
+                (col, None) => field(record, col).into_owned(),
+                (lon_col, Some(lat_col)) => {
+                    format!("{},{}", field(record, lon_col).trim(), field(record, lat_col).trim())
                 }
             }
-            writer.write_byte_record(&out).map_err(AnnotateError::output)?;
+        };
+
+        let mut stats = AnnotateStats::default();
+        let mut records = vec![csv::ByteRecord::new(); batch];
+        let mut out = csv::ByteRecord::new();
+        loop {
+            let mut n = 0;
+            while n < batch && reader.read_byte_record(&mut records[n]).map_err(AnnotateError::input)? {
+                n += 1;
+            }
+            let read = &records[..n];
+            let found: Vec<Found> = if n >= PARALLEL_FROM {
+                use rayon::prelude::*;
+                read.par_iter().map(resolve).collect()
+            } else {
+                read.iter().map(resolve).collect()
+            };
+            for (record, found) in read.iter().zip(found) {
+                stats.count(found.as_ref().map(|_| ()).map_err(|why| *why));
+                // Exactly the header's width, then the added columns: a ragged row is padded or
+                // cut, never shifted.
+                out.clear();
+                (0..input_width).for_each(|c| out.push_field(record.get(c).unwrap_or(b"")));
+                match found {
+                    Ok(areas) => {
+                        resolver.values(&areas, |v| out.push_field(v.as_bytes()));
+                        out.push_field(b"matched");
+                    }
+                    Err(why) => {
+                        report(record.position().map_or(0, |p| p.line()), &text(record), why);
+                        for _ in 0..width {
+                            out.push_field(b"");
+                        }
+                        out.push_field(why.status().as_bytes());
+                    }
+                }
+                writer.write_byte_record(&out).map_err(AnnotateError::output)?;
+            }
+            if n < batch {
+                break;
+            }
         }
         writer.flush().map_err(AnnotateError::Output)?;
         Ok(stats)

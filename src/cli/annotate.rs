@@ -67,6 +67,9 @@ impl Format {
     }
 }
 
+/// CSV records looked up at a time, side by side (the whole input is at hand).
+const BATCH_RECORDS: usize = 8192;
+
 /// Unmatched rows shown one by one before the rest are only counted.
 const SHOWN: u64 = 20;
 
@@ -172,8 +175,9 @@ fn annotate_file(
     // output exists.
     let produce: Produce = match (input_format, output_format) {
         (Format::Csv, Format::Csv) => {
-            let annotator =
-                annotate::Annotator::open(buffered, by, &atlas.data).map_err(|e| input_failure(input, e))?;
+            let annotator = annotate::Annotator::open(buffered, by, &atlas.data)
+                .map_err(|e| input_failure(input, e))?
+                .in_batches(BATCH_RECORDS);
             Box::new(move |out| annotator.write_to(out, columns, report))
         }
         (Format::Ndjson, Format::Ndjson) => {
