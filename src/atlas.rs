@@ -1,8 +1,8 @@
 //! The atlas: one loaded, validated and indexed generation of data — what every request reads.
 //!
-//! Manifest → load → validate ([`Dataset::load`]) → index ([`Locator::new`], the postcode
-//! index) happens here once, off the request path; the HTTP layer only ever sees a finished
-//! `Atlas`, swapped in whole on reload.
+//! Manifest → load → validate ([`Dataset::load`]) → index (the postcode index, and each
+//! period's [`Locator`], built the first time it is asked for) happens here, off the request
+//! path; the HTTP layer only ever sees a finished `Atlas`, swapped in whole on reload.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

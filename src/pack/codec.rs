@@ -1,5 +1,5 @@
 //! The byte encoding of the packed files: LEB128 varints (zigzag for signed values),
-//! length-prefixed strings, and the zstd frame around a whole file. Reading never panics:
+//! length-prefixed strings, and a file as a list of zstd-compressed parts. Reading never panics:
 //! truncated or damaged input is an error naming what was being read.
 
 /// Appends values to a byte buffer.

@@ -1,9 +1,9 @@
 //! Reading the packed data: [`Pack`] holds the decoded arc table, each GeoJSON file's encoded
 //! features (decoded when asked for), the tables' text and the sealed postcode index.
 //!
-//! The three packed files (`boundaries.bin`, `tables.bin`, `postcodes.bin`) each start with
-//! the magic bytes and format version of [`codec`](super::codec); see [`super::write`] for the
-//! payloads' layout.
+//! The packed files (`boundaries.bin`, `tables.bin`, `postcodes.bin` and `grids.bin`) each
+//! start with the magic bytes and format version of [`codec`](super::codec); see
+//! [`super::write`] for the payloads' layout.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

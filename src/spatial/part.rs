@@ -3,9 +3,12 @@
 //! Edges are bucketed into horizontal stripes so a point test reads only the edges whose
 //! y-range overlaps the point's stripe. Vertices are stored once, ring after ring, and an
 //! edge is named by its first vertex (the next one ends it): half the memory of storing each
-//! edge's two ends (the 13 editions' parts were 91 MB as edges). Orientation uses Shewchuk's robust predicate (the
-//! `robust` crate, as geo does), so the answer is exact, with *covers* semantics: a point on
-//! an edge or vertex is covered.
+//! edge's two ends (the 13 editions' parts were 91 MB as edges). Orientation uses Shewchuk's
+//! robust predicate (the `robust` crate, as geo does), so the answer is exact, with *covers*
+//! semantics: a point on an edge or vertex is covered.
+//!
+//! A part keeps its area's geometry (shared, not copied) and builds the stripes the first time
+//! a test reaches it: an index is its parts' bounding boxes until then.
 
 use std::sync::{Arc, OnceLock};
 
