@@ -79,13 +79,6 @@ pub struct LayerIndexes {
 }
 
 impl LayerIndexes {
-    /// Every index built now, side by side.
-    pub fn new(data: &Dataset) -> Self {
-        let indexes = Self::lazy(data);
-        indexes.build_all(data);
-        indexes
-    }
-
     /// Nothing built yet: each index is built by the first [`LayerIndexes::edition`] or
     /// [`LayerIndexes::countries`] asking for it. `data` must be the dataset later calls pass.
     pub fn lazy(data: &Dataset) -> Self {
@@ -178,8 +171,9 @@ impl Locators {
 pub struct Locator {
     grid: OnceLock<Grid<Located>>,
     exact: ExactLocator,
-    /// The packed data holding this period's grid, and its key there: read instead of built.
-    packed: Option<(Arc<crate::pack::Pack>, String)>,
+    /// The packed data holding this period's grid, its key there, and the period's layers'
+    /// area counts (a grid naming others is refused): read instead of built.
+    packed: Option<(Arc<crate::pack::Pack>, String, [usize; 4])>,
 }
 
 /// Grid resolution: 2048 × 2048 cells of about 250 × 330 m over England.
@@ -192,19 +186,13 @@ impl Locator {
         Self::for_period(data, data.default_period, &indexes, tolerance_m)
     }
 
-    /// One locator per period of the dataset, in order, sharing the indexes.
-    pub fn for_every_period(data: &Dataset, tolerance_m: f64) -> Vec<Locator> {
-        let indexes = LayerIndexes::new(data);
-        (0..data.periods.len())
-            .map(|p| Self::for_period(data, p, &indexes, tolerance_m))
-            .collect()
-    }
-
     pub fn for_period(data: &Dataset, period: usize, indexes: &LayerIndexes, tolerance_m: f64) -> Self {
         let packed = match &data.source {
-            crate::model::DataSource::Packed(pack) => {
-                Some((pack.clone(), crate::pack::grids::key_of(data, period, tolerance_m)))
-            }
+            crate::model::DataSource::Packed(pack) => Some((
+                pack.clone(),
+                crate::pack::grids::key_of(data, period, tolerance_m),
+                crate::pack::grids::area_counts(data, period),
+            )),
             crate::model::DataSource::Dir(_) => None,
         };
         Locator {
@@ -251,9 +239,13 @@ impl Locator {
     /// The grid `pack-data` built for this period and tolerance, if packed (a damaged one is
     /// logged and built again: its answers must be the exact path's).
     fn packed_grid(&self) -> Option<Grid<Located>> {
-        let (pack, key) = self.packed.as_ref()?;
+        let (pack, key, counts) = self.packed.as_ref()?;
         match pack.grid(key)? {
-            Ok(grid) => Some(grid),
+            Ok(grid) if crate::pack::grids::names_only_areas_held(&grid, *counts) => Some(grid),
+            Ok(_) => {
+                tracing::warn!(%key, "the packed lookup grid names areas the data does not hold: building it");
+                None
+            }
             Err(error) => {
                 tracing::warn!(%key, %error, "the packed lookup grid is unreadable: building it");
                 None

@@ -140,9 +140,19 @@ impl<'a, R: Read> Annotator<'a, R> {
         let mut records = vec![csv::ByteRecord::new(); batch];
         let mut out = csv::ByteRecord::new();
         loop {
+            // A read error ends the input after the records read before it are written, as
+            // record by record.
             let mut n = 0;
-            while n < batch && reader.read_byte_record(&mut records[n]).map_err(AnnotateError::input)? {
-                n += 1;
+            let mut failed = None;
+            while n < batch {
+                match reader.read_byte_record(&mut records[n]) {
+                    Ok(true) => n += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(AnnotateError::input(e));
+                        break;
+                    }
+                }
             }
             let read = &records[..n];
             let found: Vec<Found> = if n >= PARALLEL_FROM {
@@ -171,6 +181,9 @@ impl<'a, R: Read> Annotator<'a, R> {
                     }
                 }
                 writer.write_byte_record(&out).map_err(AnnotateError::output)?;
+            }
+            if let Some(e) = failed {
+                return Err(e);
             }
             if n < batch {
                 break;

@@ -46,6 +46,9 @@ pub struct Manifest {
     /// the periods before them ("no sub-area edition is held from … to …").
     #[serde(skip)]
     pub unloaded: Vec<LayerSpec>,
+    /// For a cut manifest, the whole one's [`Manifest::latest_date`].
+    #[serde(skip)]
+    pub whole_latest: Option<NaiveDate>,
 }
 
 /// A postcode source file and the name its postcodes are credited to in answers (default:
@@ -289,9 +292,12 @@ impl Manifest {
     /// The spans of dates between edition changes, in order, from the first edition's start to
     /// the last change; spans in which no area edition is in force are left out.
     pub fn periods(&self) -> Vec<PeriodSpec<'_>> {
+        // The left-out layers' dates too: a cut manifest's periods start and end when the
+        // whole one's do.
         let mut dates: Vec<NaiveDate> = self
             .layers
             .iter()
+            .chain(&self.unloaded)
             .filter(|l| l.kind != Kind::Country)
             .flat_map(|l| [l.from, l.superseded_since])
             .flatten()
@@ -317,31 +323,68 @@ impl Manifest {
     /// The manifest of the editions in force on `dates` and on the default date only, with
     /// the country layer and the relations among them: what a command answering for those
     /// dates loads (a `lookup` decodes 4 of the 14 layers). Every period covering one of
-    /// `dates` has the same editions, relations and end as in `self`, so its answers are the
-    /// same (tested against the full data in `tests/inprocess_editions.rs`).
+    /// `dates` has the same editions, relations, start and end as in `self`, so its answers
+    /// are the same (tested below, and against the full data in `tests/inprocess_editions.rs`
+    /// and `tests/editions_real.rs`).
     pub fn in_force_on(&self, dates: &[NaiveDate]) -> Manifest {
         // The latest edition of each kind started by each date, even if superseded by then:
         // `edition_at` then chooses among the same candidates as in `self`.
-        let in_force = |l: &LayerSpec| {
-            l.kind == Kind::Country
-                || std::iter::once(&self.default_date)
-                    .chain(dates)
-                    .any(|&d| self.latest_started(l.kind, d).is_some_and(|e| e.edition == l.edition))
-        };
-        let (layers, unloaded): (Vec<LayerSpec>, Vec<LayerSpec>) =
-            self.layers.iter().cloned().partition(|l| in_force(l));
+        let mut kept: HashSet<&str> = self
+            .layers
+            .iter()
+            .filter(|l| {
+                l.kind == Kind::Country
+                    || std::iter::once(&self.default_date)
+                        .chain(dates)
+                        .any(|&d| self.latest_started(l.kind, d).is_some_and(|e| e.edition == l.edition))
+            })
+            .map(|l| l.edition.as_str())
+            .collect();
+        // A relation linking two kept editions is loaded whole (its links between those two
+        // are what a period uses), so every edition it names is kept too.
+        loop {
+            let before = kept.len();
+            for r in &self.relations {
+                if r.columns().filter(|(_, c)| kept.contains(c.edition.as_str())).count() >= 2 {
+                    kept.extend(r.columns().map(|(_, c)| c.edition.as_str()));
+                }
+            }
+            if kept.len() == before {
+                break;
+            }
+        }
+        let (layers, unloaded): (Vec<LayerSpec>, Vec<LayerSpec>) = self
+            .layers
+            .iter()
+            .cloned()
+            .partition(|l| kept.contains(l.edition.as_str()));
         let relations = self
             .relations
             .iter()
-            .filter(|r| r.columns().all(|(_, c)| layers.iter().any(|l| l.edition == c.edition)))
+            .filter(|r| r.columns().all(|(_, c)| kept.contains(c.edition.as_str())))
             .cloned()
             .collect();
         Manifest {
             layers,
             relations,
             unloaded: self.unloaded.iter().cloned().chain(unloaded).collect(),
+            whole_latest: Some(self.latest_date()),
             ..self.clone()
         }
+    }
+
+    /// The date `date=latest` answers for: the start of the last period with both an
+    /// alliance and a footprint edition, else the default date; for a cut manifest, the whole
+    /// one's (its later editions are not there to say).
+    pub fn latest_date(&self) -> NaiveDate {
+        if let Some(d) = self.whole_latest {
+            return d;
+        }
+        self.periods()
+            .iter()
+            .rev()
+            .find(|p| p.alliance.is_some() && p.footprint.is_some())
+            .map_or(self.default_date, |p| p.from)
     }
 
     /// The country layer (the manifest check guarantees exactly one).
@@ -499,6 +542,75 @@ mod tests {
         assert_eq!(periods.last().unwrap().until, Some(date("2024-04-01")));
         for w in periods.windows(2) {
             assert_eq!(w[0].until, Some(w[1].from), "contiguous");
+        }
+    }
+
+    /// A manifest cut to one date's editions gives that date the same period (editions, start
+    /// and end), and `latest` the same date, as the whole manifest; on the built-in manifest
+    /// and on one with an edition between others, a default date after the first edition, a
+    /// last period without an alliance and a three-column relation spanning an edition change.
+    #[test]
+    fn a_cut_manifest_keeps_each_dates_period() {
+        let layer = |kind: &str, ed: &str, from: &str, until: Option<&str>| {
+            let area_kind = if kind == "footprint" || kind == "sub_area" {
+                "area_kind = \"x\"\n"
+            } else {
+                ""
+            };
+            let until = until
+                .map(|u| format!("superseded_since = \"{u}\"\n"))
+                .unwrap_or_default();
+            format!(
+                "[[layer]]\nkind = \"{kind}\"\nedition = \"{ed}\"\n{area_kind}title = \"t\"\nfrom = \"{from}\"\n{until}file = \"{ed}.geojson\"\ncode_property = \"c\"\nname_property = \"n\"\ncount = 1\ncode_prefixes = [\"E54\"]\nsource = \"s\"\n\n"
+            )
+        };
+        let mut tricky = String::from(
+            "title = \"t\"\ndefault_date = \"2018-06-01\"\nhome_country = \"E92000001\"\nattribution = \"a\"\nlicence = { name = \"n\", url = \"u\" }\n\n",
+        );
+        tricky += &layer("footprint", "F17", "2017-01-01", Some("2019-01-01"));
+        tricky += &layer("footprint", "F18", "2018-01-01", None);
+        tricky += &layer("footprint", "F19", "2019-01-01", Some("2020-01-01"));
+        tricky += &layer("footprint", "F21", "2021-01-01", None);
+        tricky += &layer("alliance", "A17", "2017-01-01", Some("2021-01-01"));
+        tricky += &layer("sub_area", "S17", "2017-01-01", Some("2019-06-01"));
+        tricky += &layer("sub_area", "S19", "2019-06-01", None);
+        tricky += "[[layer]]\nkind = \"country\"\nedition = \"C\"\ntitle = \"t\"\nfile = \"c.geojson\"\ncode_property = \"c\"\nname_property = \"n\"\ncount = 1\ncode_prefixes = [\"E92\"]\nsource = \"s\"\n\n";
+        tricky += "[[relation]]\nfile = \"r.csv\"\nsub_area = { edition = \"S17\", code = \"S\" }\nfootprint = { edition = \"F19\", code = \"F\" }\nalliance = { edition = \"A17\", code = \"A\" }\n";
+        let tricky = Manifest::parse(Path::new("tricky"), &tricky).unwrap();
+        for whole in [Manifest::default_manifest().unwrap(), tricky] {
+            let periods = whole.periods();
+            let mut dates: Vec<NaiveDate> = periods.iter().map(|p| p.from).collect();
+            dates.extend(periods.iter().filter_map(|p| p.until).map(|d| d - chrono::Days::new(1)));
+            dates.push(whole.latest_date());
+            for d in dates {
+                let cut = whole.in_force_on(&[d]);
+                let name = |l: Option<&LayerSpec>| l.map(|l| l.edition.clone());
+                let span = |m: &Manifest| {
+                    m.periods()
+                        .iter()
+                        .find(|p| p.covers(d))
+                        .map(|p| (p.from, p.until, name(p.alliance), name(p.footprint), name(p.sub_area)))
+                };
+                assert_eq!(span(&cut), span(&whole), "the period of {d}");
+                for kind in AREA_KINDS {
+                    let (a, b) = (whole.edition_at(kind, d), cut.edition_at(kind, d));
+                    if let (Some(a), Some(_)) = (a, &b) {
+                        // The relations between the date's editions are kept.
+                        for other in AREA_KINDS.iter().filter_map(|&k| whole.edition_at(k, d)) {
+                            assert_eq!(
+                                whole.relations_between(&a.edition, &other.edition).count(),
+                                cut.relations_between(&a.edition, &other.edition).count(),
+                                "relations of {} and {} on {d}",
+                                a.edition,
+                                other.edition
+                            );
+                        }
+                    }
+                    assert_eq!(name(a), name(b));
+                }
+            }
+            let latest = whole.latest_date();
+            assert_eq!(whole.in_force_on(&[latest]).latest_date(), latest);
         }
     }
 

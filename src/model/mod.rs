@@ -370,11 +370,9 @@ impl Dataset {
         self.periods.iter().position(|p| p.covers(date))
     }
 
-    /// The latest period that has an edition of every kind held at its start (`date=latest`).
+    /// The period `date=latest` answers for ([`Manifest::latest_date`]).
     pub fn latest_period(&self) -> usize {
-        self.periods
-            .iter()
-            .rposition(|p| p.alliance.is_some() && p.footprint.is_some())
+        self.period_at(self.manifest.latest_date())
             .unwrap_or(self.default_period)
     }
 
@@ -495,29 +493,27 @@ fn period(
         if spec.edition(kind).is_some() {
             continue;
         }
+        // Every edition the manifest declares, loaded or left out by a cut manifest: the notes
+        // are the same either way.
+        let specs = || editions.iter().map(|e| &e.spec).chain(unloaded);
         // The edition of this kind in force last before the period, if any.
-        let before = editions
-            .iter()
-            .filter(|e| e.spec.kind == kind && e.spec.from.is_some_and(|f| f < spec.from))
-            .max_by_key(|e| e.spec.from);
-        let first = editions
-            .iter()
-            .filter(|e| e.spec.kind == kind)
-            .filter_map(|e| e.spec.from)
-            .min();
+        let before = specs()
+            .filter(|s| s.kind == kind && s.from.is_some_and(|f| f < spec.from))
+            .max_by_key(|s| s.from);
+        let first = specs().filter(|s| s.kind == kind).filter_map(|s| s.from).min();
         // The first day of the next edition of this kind, if one is held.
-        let next = next_start(editions.iter().map(|e| &e.spec).chain(unloaded), kind, spec.from);
+        let next = next_start(specs(), kind, spec.from);
         let to = next
             .and_then(|n| n.pred_opt())
             .map(|d| format!(" to {d}"))
             .unwrap_or_default();
         notes.push(match (before, first) {
             (Some(b), _) => {
-                let gone = b.spec.superseded_since.unwrap_or(spec.from);
+                let gone = b.superseded_since.unwrap_or(spec.from);
                 format!(
                     "No {} edition is held from {gone}{to}: {} was superseded on {gone} by an edition this data does not hold.",
                     kind.label(),
-                    b.spec.edition,
+                    b.edition,
                 )
             }
             (None, Some(f)) => format!("No {} edition is held before {f}.", kind.label()),

@@ -196,8 +196,9 @@ pub fn decompress(body: &[u8]) -> Result<Vec<u8>, String> {
         .ok()
         .flatten()
         .ok_or("damaged (no zstd frame size)")?;
-    // The real payloads are a few times their compressed size (at most 16 MB); a header
-    // claiming far more is damage, refused before allocating.
+    // The real parts are at most 16 MB and a few times their compressed size, the lookup grids'
+    // up to a few hundred times (long runs of one cell value); a header claiming more is
+    // damage, refused before allocating.
     if size > MAX_PAYLOAD || size > (body.len() as u64).saturating_mul(1024) {
         return Err(format!("damaged (claims {size} bytes uncompressed)"));
     }

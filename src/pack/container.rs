@@ -1,5 +1,6 @@
 //! Reading the packed data: [`Pack`] holds the decoded arc table, each GeoJSON file's encoded
-//! features (decoded when asked for), the tables' text and the sealed postcode index.
+//! features (decoded when asked for), the tables' text, the sealed postcode index and the
+//! packed lookup grids (each decompressed when asked for).
 //!
 //! The packed files (`boundaries.bin`, `tables.bin`, `postcodes.bin` and `grids.bin`) each
 //! start with the magic bytes and format version of [`codec`](super::codec); see
@@ -50,6 +51,8 @@ pub struct Pack {
     digest: std::sync::OnceLock<String>,
     /// The lookup grids, when packed with them ([`Pack::with_grids`]).
     grids: Option<super::grids::PackedGrids>,
+    /// [`super::grids::source_digest`] of this pack, computed when a grid is first asked for.
+    source_digest: std::sync::OnceLock<String>,
 }
 
 /// The boundaries file decompressed: its shared arcs, and the part holding every layer's
@@ -97,6 +100,7 @@ impl Pack {
             sealed_tables,
             digest: std::sync::OnceLock::new(),
             grids: None,
+            source_digest: std::sync::OnceLock::new(),
         })
     }
 
@@ -108,12 +112,15 @@ impl Pack {
         Ok(self)
     }
 
-    /// The packed lookup grid for `key` ([`super::grids::key`]), decoded now; `None` when
-    /// none was packed for it.
+    /// The packed lookup grid for `key` ([`super::grids::key`]) built from this pack's
+    /// boundaries and tables, decoded now; `None` when none was packed for them.
     pub fn grid(&self, key: &str) -> Option<Result<crate::spatial::grid::Grid<crate::locate::Located>, String>> {
-        self.grids
-            .as_ref()?
-            .get(key)
+        let grids = self.grids.as_ref()?;
+        let source = self
+            .source_digest
+            .get_or_init(|| super::grids::source_digest(&self.sealed, &self.sealed_tables));
+        grids
+            .get(&format!("{key} {source}"))
             .map(|g| g.map_err(|e| format!("{}/{GRIDS}: {e}", self.label)))
     }
 
@@ -191,16 +198,17 @@ impl Pack {
     fn decoded(&self) -> Result<std::sync::Arc<Decoded>, String> {
         // A reader that panicked left nothing half-written (the slot is set whole or not at
         // all): go on with what is there.
-        let mut slot = self.decoded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = slot.as_ref() {
+        let lock = || self.decoded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = lock().as_ref() {
             return Ok(d.clone());
         }
+        // Decoded without the lock held: decoding runs on rayon's threads, and a thread
+        // waiting on this lock inside rayon could be handed a job that takes it again.
         let d = std::sync::Arc::new(Decoded::open(&self.label, &self.sealed)?.0);
-        *slot = Some(d.clone());
-        Ok(d)
+        Ok(lock().get_or_insert(d).clone())
     }
 
-    /// Drops the decoded boundaries (15 MB) once everything that reads them has: the server
+    /// Drops the decoded boundaries (about 15 MB) once everything that reads them has: the server
     /// after its warm-up. A later [`Pack::features`] decodes them again.
     pub fn release_decoded(&self) {
         *self.decoded.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -4,7 +4,8 @@
 //! packed one in milliseconds instead of building it in a few hundred).
 //!
 //! The file's first part is the index: per grid, the key it answers for ([`key`]: its
-//! period's editions and the tolerance); part `k + 1` is grid `k`, decompressed only when asked for.
+//! period's editions and the tolerance, with the digest of the boundaries and tables it was
+//! built from); part `k + 1` is grid `k`, decompressed only when asked for.
 
 use crate::locate::{Located, MatchKind};
 use crate::spatial::grid::{Grid, GridParts};
@@ -16,6 +17,36 @@ use super::codec::{self, Reader, Writer};
 pub fn key(editions: [Option<&str>; 3], tolerance_m: f64) -> String {
     let [a, f, s] = editions.map(|e| e.unwrap_or("-"));
     format!("{a} {f} {s} {}", super::write::packed_fingerprint(tolerance_m))
+}
+
+/// What the grids are built from: a digest of the packed boundaries and tables, part of every
+/// key, so that a `grids.bin` left beside other packed boundaries is never used with them.
+pub fn source_digest(sealed_boundaries: &[u8], sealed_tables: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [sealed_boundaries, sealed_tables] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// How many areas each of a period's layers has (alliance, footprint, sub-area, country; 0
+/// for a layer the period lacks): a packed grid naming any area beyond is refused.
+pub fn area_counts(data: &crate::model::Dataset, period: usize) -> [usize; 4] {
+    let p = &data.periods[period];
+    let n = |e: Option<usize>| e.map_or(0, |e| data.editions[e].areas.len());
+    [n(p.alliance), n(p.footprint), n(p.sub_area), data.countries.len()]
+}
+
+/// Whether every answer of `grid` names areas within `counts` ([`area_counts`]).
+pub fn names_only_areas_held(grid: &Grid<Located>, counts: [usize; 4]) -> bool {
+    grid.parts().answers.iter().all(|a| {
+        [a.alliance, a.footprint, a.sub_area, a.country]
+            .iter()
+            .zip(counts)
+            .all(|(i, n)| i.is_none_or(|i| usize::from(i) < n))
+    })
 }
 
 /// The key of `data`'s period `period` at `tolerance_m`.
@@ -117,7 +148,8 @@ fn decode_grid(bytes: &[u8]) -> Result<Grid<Located>, String> {
         })
         .collect::<Result<Vec<u32>, _>>()?;
     let n = r.len()?;
-    let mut blocks = Vec::with_capacity(n);
+    // Each block takes 64 bytes at least: a damaged count cannot reserve more than the data holds.
+    let mut blocks = Vec::with_capacity(n.min(r.remaining() / 64));
     for _ in 0..n {
         let mut block = [0u16; 64];
         for v in &mut block {
@@ -126,7 +158,7 @@ fn decode_grid(bytes: &[u8]) -> Result<Grid<Located>, String> {
         blocks.push(block);
     }
     let n = r.len()?;
-    let mut answers = Vec::with_capacity(n);
+    let mut answers = Vec::with_capacity(n.min(r.remaining() / 13));
     let area = |r: &mut Reader| -> Result<Option<u16>, String> {
         match r.u()? {
             0 => Ok(None),

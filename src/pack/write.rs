@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::codec::{self, Writer};
 use super::container::{BOUNDARIES, GRIDS, MANIFEST, POSTCODES, RINGS_AS_ARCS, RINGS_AS_F64, SCALE, TABLES};
 use super::topology::{self, Builder, Pt};
-use crate::locate::Locator;
+use crate::locate::Locators;
 use crate::model::{DataSource, Dataset, Manifest, RawFeature};
 use crate::postcode::import::{self, ImportSummary, SourceFile};
 
@@ -98,17 +98,27 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
             name: p.name.clone(),
         });
     }
-    // Every period's lookup grid, as the server would build it.
-    let locators = Locator::for_every_period(&data, tolerance_m);
+    let sealed_boundaries = seal_boundaries(&boundaries)?;
+    let sealed_tables = codec::seal("tables", &w.buf)?;
+
+    // Every period's lookup grid, as the server would build it, keyed to what it is built from.
+    let built = Locators::lazy(&data, tolerance_m);
+    let locators = built.every(&data);
     let grids = {
         use rayon::prelude::*;
         locators.par_iter().for_each(|l| {
             l.grid();
         });
+        let source = super::grids::source_digest(&sealed_boundaries, &sealed_tables);
         let keyed: Vec<(String, &crate::spatial::grid::Grid<crate::locate::Located>)> = locators
             .iter()
             .enumerate()
-            .map(|(p, l)| (super::grids::key_of(&data, p, tolerance_m), l.grid()))
+            .map(|(p, l)| {
+                (
+                    format!("{} {source}", super::grids::key_of(&data, p, tolerance_m)),
+                    l.grid(),
+                )
+            })
             .collect();
         let parts = super::grids::encode(&keyed);
         codec::seal_parts("grids", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())?
@@ -117,21 +127,12 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
     let mut postcodes = None;
     let mut sealed_postcodes = None;
     if !postcode_files.is_empty() {
-        let (index, summary) = import::import(
-            &postcode_files,
-            &data,
-            &locators.iter().collect::<Vec<_>>(),
-            packed_fingerprint(tolerance_m),
-        )?;
+        let (index, summary) = import::import(&postcode_files, &data, &locators, packed_fingerprint(tolerance_m))?;
         sealed_postcodes = Some(codec::seal("postcodes", &super::postcodes::encode(&index))?);
         postcodes = Some(summary);
     }
 
-    let mut written = vec![
-        (BOUNDARIES, seal_boundaries(&boundaries)?),
-        (TABLES, codec::seal("tables", &w.buf)?),
-        (GRIDS, grids),
-    ];
+    let mut written = vec![(BOUNDARIES, sealed_boundaries), (TABLES, sealed_tables), (GRIDS, grids)];
     if let Some(p) = sealed_postcodes {
         written.push((POSTCODES, p));
     } else {
@@ -226,7 +227,7 @@ fn rings(mp: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
 }
 
-/// The boundaries payload, and (vertices in, vertices stored, arcs).
+/// The boundaries file, sealed from its parts.
 fn seal_boundaries(parts: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
     codec::seal_parts("boundaries", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
 }
@@ -234,7 +235,8 @@ fn seal_boundaries(parts: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
 /// How many parts the arcs are cut into: a part per core on most machines (two here).
 pub const ARC_PARTS: usize = 4;
 
-/// The boundaries file's parts: [`ARC_PARTS`] runs of arcs, then every layer's features.
+/// The boundaries file's parts ([`ARC_PARTS`] runs of arcs, then every layer's features), and
+/// (vertices in, vertices stored, arcs).
 fn encode_boundaries(layers: &[(&str, Vec<RawFeature>)]) -> (Vec<Vec<u8>>, (u64, u64, u64)) {
     // A file goes into the topology when every ring of it is exact at the scale.
     let integer: Vec<Option<Vec<Vec<Pt>>>> = layers

@@ -321,7 +321,7 @@ impl<A: Clone + PartialEq> Grid<A> {
         let value_ok = |v: u32| v as usize <= answers;
         for &c in parts.coarse {
             let ok = match c & MIXED {
-                0 => value_ok(c),
+                0 => c <= u32::from(u16::MAX) && value_ok(c),
                 _ => ((c & !MIXED) as usize) < parts.blocks.len(),
             };
             if !ok {
