@@ -130,7 +130,7 @@ pub fn seal(kind: &str, payload: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// A packed file: magic, version, a kind tag, the number of parts, then each part as a
 /// length-prefixed zstd frame.
-pub fn seal_parts(kind: &str, parts: &[&[u8]]) -> std::io::Result<Vec<u8>> {
+pub fn seal_parts(kind: &str, parts: &[impl AsRef<[u8]>]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -138,7 +138,7 @@ pub fn seal_parts(kind: &str, parts: &[&[u8]]) -> std::io::Result<Vec<u8>> {
     w.str(kind);
     w.u(parts.len() as u64);
     for part in parts {
-        w.bytes(&zstd::bulk::compress(part, LEVEL)?);
+        w.bytes(&zstd::bulk::compress(part.as_ref(), LEVEL)?);
     }
     out.extend_from_slice(&w.buf);
     Ok(out)
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn parts_round_trip_and_one_part_is_asked_for_as_one() {
-        let sealed = seal_parts("boundaries", &[b"first part", b"", b"third"]).unwrap();
+        let sealed = seal_parts("boundaries", &[&b"first part"[..], b"", b"third"]).unwrap();
         let parts = open_parts("boundaries", &sealed).unwrap();
         assert_eq!(parts, vec![b"first part".to_vec(), vec![], b"third".to_vec()]);
         assert!(open("boundaries", &sealed).unwrap_err().contains("3 parts"));

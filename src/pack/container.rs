@@ -120,7 +120,7 @@ impl Pack {
             .source_digest
             .get_or_init(|| super::grids::source_digest(&self.sealed, &self.sealed_tables));
         grids
-            .get(&format!("{key} {source}"))
+            .get(&super::grids::built_from(key, source))
             .map(|g| g.map_err(|e| format!("{}/{GRIDS}: {e}", self.label)))
     }
 

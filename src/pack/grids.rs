@@ -31,6 +31,11 @@ pub fn source_digest(sealed_boundaries: &[u8], sealed_tables: &[u8]) -> String {
     h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The stored key of a grid for `key` built from the data of [`source_digest`] `source`.
+pub fn built_from(key: &str, source: &str) -> String {
+    format!("{key} {source}")
+}
+
 /// How many areas each of a period's layers has (alliance, footprint, sub-area, country; 0
 /// for a layer the period lacks): a packed grid naming any area beyond is refused.
 pub fn area_counts(data: &crate::model::Dataset, period: usize) -> [usize; 4] {
@@ -207,14 +212,7 @@ mod tests {
         let manifest = crate::model::Manifest::from_file(&dir.join("manifest-synthetic.toml")).unwrap();
         let atlas = crate::atlas::Atlas::load_boundaries_with(&dir, manifest, 2000.0).unwrap();
         let grid = atlas.locator().grid();
-        let sealed = codec::seal_parts(
-            "grids",
-            &encode(&[("k".to_string(), grid)])
-                .iter()
-                .map(Vec::as_slice)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
+        let sealed = codec::seal_parts("grids", &encode(&[("k".to_string(), grid)])).unwrap();
         let packed = PackedGrids::open(sealed.clone().into()).unwrap();
         assert!(packed.get("other").is_none());
         assert_eq!(&packed.get("k").unwrap().unwrap(), grid);

@@ -98,7 +98,7 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
             name: p.name.clone(),
         });
     }
-    let sealed_boundaries = seal_boundaries(&boundaries)?;
+    let sealed_boundaries = codec::seal_parts("boundaries", &boundaries)?;
     let sealed_tables = codec::seal("tables", &w.buf)?;
 
     // Every period's lookup grid, as the server would build it, keyed to what it is built from.
@@ -115,13 +115,13 @@ pub fn pack(from: &Path, manifest_text: &str, out: &Path, tolerance_m: f64) -> a
             .enumerate()
             .map(|(p, l)| {
                 (
-                    format!("{} {source}", super::grids::key_of(&data, p, tolerance_m)),
+                    super::grids::built_from(&super::grids::key_of(&data, p, tolerance_m), &source),
                     l.grid(),
                 )
             })
             .collect();
         let parts = super::grids::encode(&keyed);
-        codec::seal_parts("grids", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())?
+        codec::seal_parts("grids", &parts)?
     };
 
     let mut postcodes = None;
@@ -225,11 +225,6 @@ fn integer_ring(ring: &LineString<f64>) -> Option<Vec<Pt>> {
 fn rings(mp: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
     mp.0.iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-}
-
-/// The boundaries file, sealed from its parts.
-fn seal_boundaries(parts: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
-    codec::seal_parts("boundaries", &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
 }
 
 /// How many parts the arcs are cut into: a part per core on most machines (two here).
@@ -368,7 +363,7 @@ mod tests {
             }
             let mut tables = Writer::default();
             tables.u(0);
-            let sealed = seal_boundaries(&parts).unwrap();
+            let sealed = codec::seal_parts("boundaries", &parts).unwrap();
             let tables = codec::seal("tables", &tables.buf).unwrap();
             if let Ok(pack) = Pack::open("t", sealed, tables, None) {
                 let _ = pack.features("a.geojson");
@@ -394,7 +389,7 @@ mod tests {
         tables.u(0);
         let pack = Pack::open(
             "test",
-            seal_boundaries(&payload).unwrap(),
+            codec::seal_parts("boundaries", &payload).unwrap(),
             codec::seal("tables", &tables.buf).unwrap(),
             None,
         )

@@ -349,10 +349,20 @@ impl<A: Clone + PartialEq> Grid<A> {
         if self.nx * self.ny == 0 {
             return 0.0;
         }
-        let answered = (0..self.ny)
-            .flat_map(|y| (0..self.nx).map(move |x| (x, y)))
-            .filter(|&(x, y)| self.cell(x, y) != SLOW)
-            .count();
+        // Block by block, not cell by cell: this is logged each time a grid is made ready, and
+        // reading 4 M cells took longer than reading a packed grid.
+        let answered: usize = self
+            .coarse
+            .iter()
+            .map(|&c| match c & MIXED {
+                0 if c == u32::from(SLOW) => 0,
+                0 => BLOCK * BLOCK,
+                _ => self
+                    .blocks
+                    .get((c & !MIXED) as usize)
+                    .map_or(0, |b| b.iter().filter(|&&v| v != SLOW).count()),
+            })
+            .sum();
         answered as f64 / (self.nx * self.ny) as f64
     }
 
